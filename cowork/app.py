@@ -1,0 +1,127 @@
+"""The application factory: settings in, a wired Sanic app out. Nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from itertools import count
+
+from sanic import HTTPResponse, Request, Sanic
+
+from cowork.config import Environment, Settings
+from cowork.http.docs import SCHEMAS
+from cowork.http.problems import install_error_handlers
+from cowork.metrics import Metrics, route_group
+from cowork.realtime.bus import Bus
+from cowork.store.db import close_orm, init_orm
+
+log = logging.getLogger("cowork.app")
+access_log = logging.getLogger("cowork.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_app_numbers = count(1)
+
+
+def create_app(settings: Settings) -> Sanic:
+    app = Sanic(f"cowork_{next(_app_numbers)}")
+    app.ctx.settings = settings
+    app.ctx.metrics = Metrics()
+    app.ctx.draining = False
+    _configure(app, settings)
+    install_error_handlers(app)
+    _install_middleware(app)
+    _install_lifecycle(app, settings)
+    _install_blueprints(app)
+    return app
+
+
+def _configure(app: Sanic, settings: Settings) -> None:
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    # Touchup rewrites Sanic's class once per process; tests run many apps in one process.
+    app.config.TOUCHUP = settings.env is not Environment.TEST
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.KEEP_ALIVE_TIMEOUT = 75
+    app.config.RESPONSE_TIMEOUT = 3600  # SSE streams live long; HAProxy enforces idle limits
+    app.config.REQUEST_TIMEOUT = 30
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 10.0
+    app.config.WEBSOCKET_PING_INTERVAL = 20
+    app.config.CORS = bool(settings.cors_origins)
+    app.config.CORS_ORIGINS = ",".join(settings.cors_origins)
+    app.config.CORS_ALLOW_HEADERS = (
+        "authorization,content-type,idempotency-key,last-event-id,x-request-id"
+    )
+    app.config.CORS_EXPOSE_HEADERS = "x-request-id,retry-after,location"
+    app.config.OAS_UI_DEFAULT = "redoc"
+    app.config.OAS_UI_SWAGGER = False
+    app.config.HEALTH = False
+    app.ext.openapi.describe(
+        "cowork API",
+        version="1.0.0",
+        description="Realtime coworking bookings. Errors are application/problem+json.",
+    )
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+
+
+def _install_middleware(app: Sanic) -> None:
+    @app.on_request(priority=100)
+    async def request_id(request: Request) -> None:
+        incoming = request.headers.get("x-request-id", "")
+        request.ctx.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.ctx.started = time.perf_counter()
+
+    @app.on_response(priority=100)
+    async def finish(request: Request, response: HTTPResponse) -> None:
+        request_id = getattr(request.ctx, "request_id", None)
+        if request_id:
+            response.headers["x-request-id"] = request_id
+        started = getattr(request.ctx, "started", None)
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        group = route_group(request.path)
+        metrics: Metrics = app.ctx.metrics
+        metrics.requests.labels(group, request.method, str(response.status)).inc()
+        metrics.latency.labels(group).observe(elapsed)
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status,
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+
+
+def _install_lifecycle(app: Sanic, settings: Settings) -> None:
+    # Sanic runs before_server_start listeners in order and after_server_stop in reverse.
+    @app.before_server_start
+    async def start_orm(app: Sanic) -> None:
+        await init_orm(settings)
+        app.ext.openapi.raw({"components": {"schemas": SCHEMAS}})
+
+    @app.before_server_start
+    async def start_bus(app: Sanic) -> None:
+        app.ctx.bus = Bus(settings.nats_url, name=f"cowork-{settings.node_id}")
+        if settings.nats_url:
+            await app.ctx.bus.connect()
+
+    @app.after_server_stop
+    async def stop_orm(app: Sanic) -> None:
+        await close_orm()
+
+    @app.after_server_stop
+    async def stop_bus(app: Sanic) -> None:
+        await app.ctx.bus.close()
+
+
+def _install_blueprints(app: Sanic) -> None:
+    from cowork.http import routes
+
+    for blueprint in routes.blueprints():
+        app.blueprint(blueprint)

@@ -1,0 +1,166 @@
+"""Settings: the one place that reads the environment. Built once, frozen, passed down."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "secret", "dev", "placeholder", "xxx"}
+)
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """The environment cannot produce a safe configuration."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment = Environment.PRODUCTION
+    database_url: str = ""
+    nats_url: str = ""
+    jwt_secret: str = ""
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    node_id: str = "node-1"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    hold_ttl_seconds: int = 600
+    no_show_grace_seconds: int = 900
+    expiring_soon_lead_seconds: int = 120
+    cors_origins: tuple[str, ...] = ()
+    data_dir: Path = field(default_factory=lambda: Path(".cowork"))
+    demo_password: str = "cowork-demo"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    stream_token_ttl_seconds: int = 300
+    max_body_bytes: int = 1024 * 1024
+    mailbox_size: int = 256
+    actor_idle_seconds: float = 300.0
+    db_pool_size: int = 20
+    login_attempts_per_minute: int = 10
+    heartbeat_seconds: float = 15.0
+    outbox_poll_seconds: float = 1.0
+    client_queue_size: int = 256
+    idempotency_ttl_seconds: int = 24 * 3600
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables (names in DESIGN §9)."""
+        env = Environment(environ.get("COWORK_ENV", Environment.PRODUCTION.value))
+        origins = tuple(
+            o.strip() for o in environ.get("COWORK_CORS_ORIGINS", "").split(",") if o.strip()
+        )
+        settings = cls(
+            env=env,
+            database_url=environ.get("DATABASE_URL", ""),
+            nats_url=environ.get("NATS_URL", ""),
+            jwt_secret=environ.get("JWT_SECRET", ""),
+            stripe_secret_key=environ.get("STRIPE_SECRET_KEY", ""),
+            stripe_publishable_key=environ.get("STRIPE_PUBLISHABLE_KEY", ""),
+            stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=environ.get("STRIPE_API_BASE", ""),
+            stripe_js_url=environ.get("STRIPE_JS_URL", cls.stripe_js_url),
+            node_id=environ.get("COWORK_NODE_ID", cls.node_id),
+            host=environ.get("HOST", cls.host),
+            port=_int(environ, "PORT", cls.port),
+            hold_ttl_seconds=_int(environ, "COWORK_HOLD_TTL_SECONDS", cls.hold_ttl_seconds),
+            no_show_grace_seconds=_int(
+                environ, "COWORK_NO_SHOW_GRACE_SECONDS", cls.no_show_grace_seconds
+            ),
+            expiring_soon_lead_seconds=_int(
+                environ, "COWORK_EXPIRING_SOON_LEAD_SECONDS", cls.expiring_soon_lead_seconds
+            ),
+            cors_origins=origins,
+            data_dir=Path(environ.get("COWORK_DATA_DIR", ".cowork")),
+            demo_password=environ.get("COWORK_DEMO_PASSWORD", cls.demo_password),
+            db_pool_size=_int(environ, "COWORK_DB_POOL_SIZE", cls.db_pool_size),
+            mailbox_size=_int(environ, "COWORK_MAILBOX_SIZE", cls.mailbox_size),
+            login_attempts_per_minute=_int(
+                environ, "COWORK_LOGIN_ATTEMPTS_PER_MINUTE", cls.login_attempts_per_minute
+            ),
+            log_json=environ.get("COWORK_LOG_FORMAT", "json") == "json",
+        )
+        return settings.checked()
+
+    def checked(self) -> Settings:
+        """Refuse unsafe production settings; in dev/test fill a missing JWT secret."""
+        if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 16:
+            if self.env is Environment.PRODUCTION:
+                raise ConfigError(
+                    "JWT_SECRET is missing, a placeholder or shorter than 16 characters; "
+                    "set a real secret (or COWORK_ENV=dev for local use)"
+                )
+            return replace(self, jwt_secret=secrets.token_urlsafe(32))
+        if not self.database_url:
+            raise ConfigError("DATABASE_URL is not set (use `cowork dev` for an embedded database)")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def tortoise_url(self) -> str:
+        """asyncpg:// form of DATABASE_URL, as Tortoise expects it."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "asyncpg://" + url[len(prefix) :]
+        return url
+
+    def __repr__(self) -> str:  # secrets never reach a log line
+        return f"Settings(env={self.env.value}, node_id={self.node_id}, port={self.port})"
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def tortoise_config(settings: Settings) -> dict[str, object]:
+    """Tortoise/aerich configuration for these settings."""
+    return {
+        "connections": {
+            "default": {
+                "engine": "tortoise.backends.asyncpg",
+                "credentials": _credentials(settings),
+            }
+        },
+        "apps": {
+            "models": {
+                "models": ["cowork.store.models", "aerich.models"],
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _credentials(settings: Settings) -> dict[str, object]:
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    expanded = expand_db_url(settings.tortoise_url)
+    creds: dict[str, object] = dict(expanded["credentials"])
+    creds["minsize"] = 1
+    creds["maxsize"] = settings.db_pool_size
+    return creds

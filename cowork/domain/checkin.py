@@ -1,0 +1,34 @@
+"""Check-in: allowed from `early` before start until `grace` after start."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from cowork.domain.errors import CheckInWindowError
+from cowork.domain.slots import Slot, to_utc
+from cowork.domain.states import BookingAction, BookingStatus, transition
+
+
+def check_in_window(starts_at: datetime, *, early: timedelta, grace: timedelta) -> Slot:
+    """The half-open window [start - early, start + grace) in which check-in is allowed."""
+    start = to_utc(starts_at, "starts_at")
+    return Slot(start - early, start + grace)
+
+
+def ensure_check_in_allowed(
+    status: BookingStatus,
+    starts_at: datetime,
+    *,
+    now: datetime,
+    early: timedelta,
+    grace: timedelta,
+) -> None:
+    """Raise unless the status can check in and `now` is inside the check-in window."""
+    transition(status, BookingAction.CHECK_IN)
+    window = check_in_window(starts_at, early=early, grace=grace)
+    if not window.contains(now):
+        raise CheckInWindowError(
+            "check-in opens before start and closes after the grace period",
+            opens_at=window.start.isoformat(),
+            closes_at=window.end.isoformat(),
+        )

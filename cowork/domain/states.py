@@ -1,0 +1,128 @@
+"""Booking lifecycle: the one transition table and the deadline each live state waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+
+from cowork.domain.errors import InvalidInputError, InvalidTransitionError
+
+
+class BookingStatus(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    NO_SHOW = "no_show"
+
+
+class BookingAction(StrEnum):
+    CONFIRM = "confirm"
+    CHECK_IN = "check_in"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    MARK_NO_SHOW = "mark_no_show"
+    RESCHEDULE = "reschedule"
+    RELEASE = "release"  # payment failed
+
+
+# Statuses whose booking holds its slot in the space's timeline.
+LIVE_STATUSES: frozenset[BookingStatus] = frozenset(
+    {BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN}
+)
+
+_S = BookingStatus
+_A = BookingAction
+
+TRANSITIONS: Mapping[tuple[BookingStatus, BookingAction], BookingStatus] = MappingProxyType(
+    {
+        (_S.HELD, _A.CONFIRM): _S.CONFIRMED,
+        (_S.HELD, _A.EXPIRE): _S.EXPIRED,
+        (_S.HELD, _A.CANCEL): _S.CANCELLED,
+        (_S.HELD, _A.RELEASE): _S.CANCELLED,
+        (_S.HELD, _A.RESCHEDULE): _S.HELD,
+        (_S.CONFIRMED, _A.CHECK_IN): _S.CHECKED_IN,
+        (_S.CONFIRMED, _A.CANCEL): _S.CANCELLED,
+        (_S.CONFIRMED, _A.MARK_NO_SHOW): _S.NO_SHOW,
+        (_S.CONFIRMED, _A.COMPLETE): _S.COMPLETED,
+        (_S.CONFIRMED, _A.RESCHEDULE): _S.CONFIRMED,
+        (_S.CHECKED_IN, _A.COMPLETE): _S.COMPLETED,
+        # A payment that arrives after the hold lapsed: confirm if the slot is
+        # still free, otherwise cancel (and refund) because the slot is lost.
+        (_S.EXPIRED, _A.CONFIRM): _S.CONFIRMED,
+        (_S.EXPIRED, _A.CANCEL): _S.CANCELLED,
+    }
+)
+
+TERMINAL_STATUSES: frozenset[BookingStatus] = frozenset(
+    s for s in BookingStatus if not any(src == s for src, _ in TRANSITIONS)
+)
+
+
+def transition(current: BookingStatus, action: BookingAction) -> BookingStatus:
+    """Return the status `action` leads to from `current`; raise if the table has no such edge."""
+    try:
+        return TRANSITIONS[(current, action)]
+    except KeyError:
+        raise InvalidTransitionError(
+            f"cannot {action.value} a booking that is {current.value}",
+            current=current.value,
+            action=action.value,
+        ) from None
+
+
+def can_transition(current: BookingStatus, action: BookingAction) -> bool:
+    """True when the table has an edge for `action` from `current`."""
+    return (current, action) in TRANSITIONS
+
+
+def is_terminal(status: BookingStatus) -> bool:
+    """A status is terminal when no action leaves it (expired is not: a late payment may act)."""
+    return status in TERMINAL_STATUSES
+
+
+def is_live(status: BookingStatus) -> bool:
+    """A live booking holds its slot."""
+    return status in LIVE_STATUSES
+
+
+class DeadlineKind(StrEnum):
+    HOLD_EXPIRY = "hold_expiry"
+    NO_SHOW = "no_show"
+    COMPLETION = "completion"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    kind: DeadlineKind
+    at: datetime
+    action: BookingAction
+
+
+def next_deadline(
+    status: BookingStatus,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    expires_at: datetime | None,
+    no_show_grace: timedelta,
+) -> Deadline | None:
+    """The timed action a booking in `status` waits for; None when nothing is due."""
+    if status is BookingStatus.HELD:
+        if expires_at is None:
+            raise InvalidInputError("a held booking needs expires_at", field="expires_at")
+        return Deadline(DeadlineKind.HOLD_EXPIRY, expires_at, BookingAction.EXPIRE)
+    if status is BookingStatus.CONFIRMED:
+        no_show_at = starts_at + no_show_grace
+        if no_show_at < ends_at:
+            return Deadline(DeadlineKind.NO_SHOW, no_show_at, BookingAction.MARK_NO_SHOW)
+        return Deadline(DeadlineKind.COMPLETION, ends_at, BookingAction.COMPLETE)
+    if status is BookingStatus.CHECKED_IN:
+        return Deadline(DeadlineKind.COMPLETION, ends_at, BookingAction.COMPLETE)
+    return None

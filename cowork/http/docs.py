@@ -1,0 +1,90 @@
+"""OpenAPI descriptions built from the same pydantic models that parse requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sanic_ext.extensions.openapi import openapi
+from sanic_ext.extensions.openapi.definitions import Parameter, RequestBody, Response
+from sanic_ext.extensions.openapi.types import Schema
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REF = "#/components/schemas/{model}"
+# Every model a route names; create_app publishes them as components/schemas.
+SCHEMAS: dict[str, Any] = {}
+PROBLEM = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail", "code"],
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF)
+    SCHEMAS.update(schema.pop("$defs", {}))
+    SCHEMAS[model.__name__] = schema
+    return {"schema": {"$ref": REF.format(model=model.__name__)}}
+
+
+def _query_params(model: type[BaseModel]) -> list[Parameter]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        Parameter(
+            name,
+            Schema(**{k: v for k, v in prop.items() if k != "title"}),
+            location="query",
+            required=name in required,
+        )
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def doc(
+    summary: str,
+    *,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    query: type[BaseModel] | None = None,
+    auth: bool = True,
+    errors: tuple[int, ...] = (),
+) -> Callable[[F], F]:
+    """Describe a route: summary, body, response, query, bearer auth and error statuses."""
+    responses: list[Response] = []
+    if response is not None:
+        responses.append(Response({"application/json": _ref(response)}, status=status))
+    else:
+        responses.append(
+            Response({"application/json": {"schema": {"type": "object"}}}, status=status)
+        )
+    SCHEMAS["Problem"] = PROBLEM
+    problem_ref = {"schema": {"$ref": REF.format(model="Problem")}}
+    codes = set(errors) | ({401} if auth else set()) | ({415, 422} if body else set())
+    responses += [
+        Response({"application/problem+json": problem_ref}, status=c) for c in sorted(codes)
+    ]
+
+    def wrap(func: F) -> F:
+        kwargs: dict[str, Any] = {"summary": summary, "tag": tag, "response": responses}
+        if body is not None:
+            kwargs["body"] = RequestBody({"application/json": _ref(body)}, required=True)
+        if query is not None:
+            kwargs["parameter"] = _query_params(query)
+        if auth:
+            kwargs["secured"] = {"bearer": []}
+        return openapi.definition(**kwargs)(func)
+
+    return wrap

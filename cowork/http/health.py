@@ -1,0 +1,71 @@
+"""Liveness, readiness, metrics and the public client configuration."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sanic import Blueprint, HTTPResponse, Request, json
+from sanic.response import raw
+from sanic_ext.extensions.openapi import openapi
+
+from cowork.http.docs import doc
+from cowork.store.db import db
+
+bp = Blueprint("health")
+
+
+@bp.get("/healthz")
+@openapi.exclude()
+async def healthz(request: Request) -> HTTPResponse:
+    return json({"status": "ok", "node_id": request.app.ctx.settings.node_id})
+
+
+@bp.get("/readyz")
+@openapi.exclude()
+async def readyz(request: Request) -> HTTPResponse:
+    checks = {"database": await _database_ok(), "nats": _nats_ok(request)}
+    draining = getattr(request.app.ctx, "draining", False)
+    ready = all(checks.values()) and not draining
+    body = {
+        "ready": ready,
+        "checks": checks,
+        "draining": draining,
+        "node_id": request.app.ctx.settings.node_id,
+    }
+    return json(body, status=200 if ready else 503)
+
+
+async def _database_ok() -> bool:
+    try:
+        async with asyncio.timeout(2):
+            await db().execute_query("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+def _nats_ok(request: Request) -> bool:
+    bus = getattr(request.app.ctx, "bus", None)
+    return bus is not None and bus.is_connected
+
+
+@bp.get("/metrics")
+@openapi.exclude()
+async def metrics(request: Request) -> HTTPResponse:
+    return raw(generate_latest(request.app.ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+@bp.get("/api/v1/config")
+@doc("What a client needs to start (Stripe keys, limits)", tag="config", auth=False)
+async def client_config(request: Request) -> HTTPResponse:
+    s = request.app.ctx.settings
+    return json(
+        {
+            "stripe_publishable_key": s.stripe_publishable_key,
+            "stripe_js_url": s.stripe_js_url,
+            "hold_ttl_seconds": s.hold_ttl_seconds,
+            "no_show_grace_seconds": s.no_show_grace_seconds,
+            "node_id": s.node_id,
+        }
+    )

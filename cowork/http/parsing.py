@@ -1,0 +1,112 @@
+"""Request parsing: JSON bodies and query strings into pydantic models, cursors for lists."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sanic import Request
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from cowork.http.problems import ApiError
+
+B = TypeVar("B", bound=BaseModel)
+M = TypeVar("M", bound=Model)
+
+
+class Body(BaseModel):
+    """Base of request bodies: JSON types are not coerced, unknown fields are refused."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Query(BaseModel):
+    """Base of query strings: values arrive as text, so they are coerced."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class PageParams(Query):
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def parse_body(request: Request, model: type[B]) -> B:
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "Send the body as application/json.",
+        )
+    if not request.body:
+        raise ApiError(400, "empty_body", "Empty body", "A JSON object is required.")
+    try:
+        return model.model_validate_json(request.body)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise ApiError(
+                400, "malformed_json", "Malformed JSON", "The body is not valid JSON."
+            ) from exc
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Validation failed",
+            "The body does not match the expected schema.",
+            errors=_errors(exc),
+        ) from exc
+
+
+def parse_query(request: Request, model: type[B]) -> B:
+    raw = {key: values[-1] for key, values in request.args.items()}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(
+            422,
+            "invalid_query",
+            "Invalid query parameters",
+            "Some query parameters are not valid.",
+            errors=_errors(exc),
+        ) from exc
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            400, "invalid_cursor", "Invalid cursor", "The cursor is not one this server issued."
+        ) from exc
+
+
+async def paginate(
+    queryset: QuerySet[M], page: PageParams, *, newest_first: bool = False
+) -> tuple[list[M], str | None]:
+    """Keyset pagination on the primary key; stable while rows are inserted."""
+    if page.cursor:
+        after = decode_cursor(page.cursor)
+        queryset = queryset.filter(id__lt=after) if newest_first else queryset.filter(id__gt=after)
+    rows = await queryset.order_by("-id" if newest_first else "id").limit(page.limit + 1)
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return rows, (encode_cursor(rows[-1].pk) if more and rows else None)
+
+
+def page_body(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}

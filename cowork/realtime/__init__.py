@@ -1,0 +1,1 @@
+"""Realtime: NATS bus, outbox relay, per-node hub, SSE, websocket, presence."""

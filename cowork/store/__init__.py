@@ -1,0 +1,1 @@
+"""Persistence: Tortoise models and the queries that need more than the ORM."""
