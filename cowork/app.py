@@ -10,6 +10,7 @@ from itertools import count
 
 from sanic import HTTPResponse, Request, Sanic
 
+from cowork.actors.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
 from cowork.http.docs import SCHEMAS
 from cowork.http.problems import install_error_handlers
@@ -23,9 +24,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _app_numbers = count(1)
 
 
-def create_app(settings: Settings) -> Sanic:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Sanic:
     app = Sanic(f"cowork_{next(_app_numbers)}")
     app.ctx.settings = settings
+    app.ctx.clock = clock or SystemClock()
     app.ctx.metrics = Metrics()
     app.ctx.draining = False
     _configure(app, settings)
@@ -118,6 +120,13 @@ def _install_lifecycle(app: Sanic, settings: Settings) -> None:
     @app.after_server_stop
     async def stop_bus(app: Sanic) -> None:
         await app.ctx.bus.close()
+
+    from cowork.actors import lifecycle as actors_lifecycle
+    from cowork.realtime import lifecycle as realtime_lifecycle
+
+    # Registered after the ORM and bus: started after them, stopped before them.
+    realtime_lifecycle.install(app)  # outbox relay + hub
+    actors_lifecycle.install(app)  # space actors + timer
 
 
 def _install_blueprints(app: Sanic) -> None:

@@ -54,7 +54,19 @@ class Settings:
     heartbeat_seconds: float = 15.0
     outbox_poll_seconds: float = 1.0
     client_queue_size: int = 256
+    # Realtime: JetStream retention (what Last-Event-ID can replay), relay, presence, notices.
+    stream_max_age_seconds: float = 24 * 3600.0
+    stream_max_msgs: int = -1
+    stream_max_bytes: int = 1024 * 1024 * 1024
+    stream_duplicate_window_seconds: float = 120.0
+    relay_batch_size: int = 256
+    replay_max_events: int = 10_000
+    presence_interval_seconds: float = 5.0
+    checkout_ttl_seconds: int = 120
+    expiring_poll_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: int = 60
+    timer_max_sleep_seconds: float = 5.0
     log_json: bool = True
 
     @classmethod

@@ -9,6 +9,7 @@ from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import json as json_response
 
+from cowork.actors.base import ActorStoppedError, MailboxFullError
 from cowork.domain.errors import DomainError
 
 log = logging.getLogger("cowork.http")
@@ -95,6 +96,18 @@ def install_error_handlers(app: Sanic) -> None:
     @app.exception(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> HTTPResponse:
         return problem(exc.status, exc.code, exc.title, exc.detail, request=request, **exc.extra)
+
+    @app.exception(MailboxFullError)
+    async def busy(request: Request, exc: MailboxFullError) -> HTTPResponse:
+        return problem(503, "space_busy", "Space busy",
+                       "Too many requests are queued for this space; retry shortly.",
+                       request=request, headers={"Retry-After": "1"})
+
+    @app.exception(ActorStoppedError)
+    async def stopped(request: Request, exc: ActorStoppedError) -> HTTPResponse:
+        return problem(503, "node_unavailable", "Temporarily unavailable",
+                       "This node is restarting or draining; retry.", request=request,
+                       headers={"Retry-After": "1"})
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import nats
 from nats.aio.client import Client
@@ -16,6 +17,11 @@ class Bus:
         self.url = url
         self.name = name
         self._nc: Client | None = None
+        self._reconnect_listeners: list[Callable[[], None]] = []
+
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """Call listener (a plain function; schedule work, do not block) after each reconnect."""
+        self._reconnect_listeners.append(listener)
 
     async def connect(self) -> None:
         async def on_error(exc: Exception) -> None:
@@ -26,6 +32,11 @@ class Bus:
 
         async def on_reconnect() -> None:
             log.info("nats reconnected")
+            for listener in list(self._reconnect_listeners):
+                try:
+                    listener()
+                except Exception:
+                    log.exception("reconnect listener failed")
 
         # Reconnect forever: an outage must never leave a node without its bus.
         self._nc = await nats.connect(

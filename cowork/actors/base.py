@@ -1,0 +1,147 @@
+"""A small actor: one task, a bounded mailbox, one message at a time.
+
+`ask` awaits the reply; `tell` does not. A domain error goes back to the caller and the actor
+lives on; any other error stops the actor (the registry logs it and starts a fresh one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from cowork.domain.errors import DomainError
+
+log = logging.getLogger("cowork.actors")
+
+M = TypeVar("M")
+
+
+class ActorState(StrEnum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    CRASHED = "crashed"
+
+
+class MailboxFullError(Exception):
+    """The actor has too much queued work; the caller should retry later."""
+
+
+class ActorStoppedError(Exception):
+    """The actor stopped before it could take or finish the message."""
+
+
+_Envelope = tuple[Any, "asyncio.Future[Any] | None"]
+
+
+class Actor(Generic[M]):
+    name: str = "actor"
+
+    def __init__(self, mailbox_size: int, idle_seconds: float | None = None) -> None:
+        self._mailbox: asyncio.Queue[_Envelope] = asyncio.Queue(maxsize=mailbox_size)
+        self._idle_seconds = idle_seconds
+        self._task: asyncio.Task[None] | None = None
+        self.state = ActorState.NEW
+        self.on_exit: Callable[[Actor[M], BaseException | None], None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.on_start()
+        self.state = ActorState.RUNNING
+        self._task = asyncio.create_task(self._run(), name=f"actor:{self.name}")
+
+    async def stop(self) -> None:
+        """Finish queued messages, then stop."""
+        if self._task is None or self.state is not ActorState.RUNNING:
+            return
+        self.state = ActorState.STOPPING
+        await self._mailbox.put((_STOP, None))
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    @property
+    def depth(self) -> int:
+        return self._mailbox.qsize()
+
+    # -- messaging -------------------------------------------------------------------------
+    def tell(self, message: M) -> None:
+        self._enqueue(message, None)
+
+    async def ask(self, message: M) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(message, future)
+        return await future
+
+    def _enqueue(self, message: M, future: asyncio.Future[Any] | None) -> None:
+        if self.state is not ActorState.RUNNING:
+            raise ActorStoppedError(self.name)
+        try:
+            self._mailbox.put_nowait((message, future))
+        except asyncio.QueueFull:
+            raise MailboxFullError(self.name) from None
+
+    # -- the loop --------------------------------------------------------------------------
+    async def _run(self) -> None:
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self._idle_seconds):
+                        message, future = await self._mailbox.get()
+                except TimeoutError:
+                    if self._mailbox.empty() and self.idle_ok():
+                        self.state = ActorState.STOPPING
+                        break
+                    continue
+                if message is _STOP:
+                    break
+                await self._deliver(message, future)
+        except Exception as exc:
+            error = exc
+            log.exception("actor %s crashed", self.name)
+        finally:
+            self.state = ActorState.CRASHED if error else ActorState.STOPPED
+            self._fail_pending(error)
+            if self.on_exit is not None:
+                self.on_exit(self, error)
+
+    async def _deliver(self, message: M, future: asyncio.Future[Any] | None) -> None:
+        try:
+            result = await self.handle(message)
+        except DomainError as exc:
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        except Exception as exc:
+            if future is not None and not future.done():
+                future.set_exception(ActorStoppedError(f"{self.name} failed: {exc}"))
+            raise
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    def _fail_pending(self, error: BaseException | None) -> None:
+        while not self._mailbox.empty():
+            _, future = self._mailbox.get_nowait()
+            if future is not None and not future.done():
+                future.set_exception(ActorStoppedError(self.name))
+
+    # -- to override -----------------------------------------------------------------------
+    async def on_start(self) -> None:
+        """Load state before the first message."""
+
+    def idle_ok(self) -> bool:
+        """May the actor stop after `idle_seconds` without messages?"""
+        return True
+
+    async def handle(self, message: M) -> Any:
+        raise NotImplementedError
+
+
+_STOP: Any = object()
+
+Handler = Callable[[Any], Awaitable[Any]]

@@ -1,0 +1,111 @@
+"""Messages a space actor understands (imperative names) and who sends them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cowork.domain.slots import Slot
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asks: a member acts on their own bookings; staff on their locations' bookings."""
+
+    user_id: int | None
+    is_admin: bool = False
+    managed_locations: frozenset[int] = frozenset()
+    kiosk_location_id: int | None = None
+
+    def may_act_on(self, owner_id: int, location_id: int) -> bool:
+        return self.user_id == owner_id or self.is_staff_of(location_id)
+
+    def is_staff_of(self, location_id: int) -> bool:
+        return self.is_admin or location_id in self.managed_locations
+
+
+SYSTEM = Requester(user_id=None, is_admin=True)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHold:
+    requester: Requester
+    start: datetime
+    end: datetime
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """Payment succeeded (or a late payment arrived for a lapsed hold)."""
+
+    booking_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Payment failed: the hold gives its slot back."""
+
+    booking_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    requester: Requester
+    booking_id: int
+    reason: str = "cancelled_by_member"
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    requester: Requester
+    booking_id: int
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reschedule:
+    requester: Requester
+    booking_id: int
+    start: datetime
+    end: datetime
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkNoShow:
+    requester: Requester
+    booking_id: int
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineDue:
+    """The timer claimed this booking's deadline; act on it if it is really due."""
+
+    booking_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetAvailability:
+    window: Slot
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """Drop cached rules and schedule (the space or its location changed)."""
+
+
+Command = (
+    PlaceHold
+    | Confirm
+    | Release
+    | Cancel
+    | CheckIn
+    | Reschedule
+    | MarkNoShow
+    | DeadlineDue
+    | GetAvailability
+    | Forget
+)

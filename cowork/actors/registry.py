@@ -1,0 +1,97 @@
+"""ActorRegistry: get-or-start space actors, restart crashed ones, drain them at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from cowork.actors.base import Actor, ActorState, ActorStoppedError
+from cowork.actors.commands import Command
+from cowork.actors.space import SpaceActor
+from cowork.metrics import Metrics
+
+log = logging.getLogger("cowork.actors.registry")
+
+
+class RegistryClosedError(ActorStoppedError):
+    """The node is shutting down and takes no new work."""
+
+
+class ActorRegistry:
+    def __init__(self, factory: Callable[[int], SpaceActor], metrics: Metrics) -> None:
+        self._factory = factory
+        self._metrics = metrics
+        self._actors: dict[int, SpaceActor] = {}
+        self._starting: dict[int, asyncio.Task[SpaceActor]] = {}
+        self._closed = False
+        self.crashes = 0
+
+    def __len__(self) -> int:
+        return len(self._actors)
+
+    def peek(self, space_id: int) -> SpaceActor | None:
+        return self._actors.get(space_id)
+
+    async def get(self, space_id: int) -> SpaceActor:
+        actor = self._actors.get(space_id)
+        if actor is not None and actor.state is ActorState.RUNNING:
+            return actor
+        if self._closed:
+            raise RegistryClosedError("node is draining")
+        task = self._starting.get(space_id)
+        if task is None:
+            task = asyncio.create_task(self._start(space_id), name=f"start:space:{space_id}")
+            self._starting[space_id] = task
+            task.add_done_callback(lambda _: self._starting.pop(space_id, None))
+        return await asyncio.shield(task)
+
+    async def _start(self, space_id: int) -> SpaceActor:
+        actor = self._factory(space_id)
+        actor.on_exit = self._on_exit
+        await actor.start()  # loads state; raises SpaceNotFoundError for unknown spaces
+        self._actors[space_id] = actor
+        self._metrics.actors.set(len(self._actors))
+        return actor
+
+    async def ask(self, space_id: int, message: Command) -> Any:
+        for attempt in range(2):
+            actor = await self.get(space_id)
+            try:
+                return await actor.ask(message)
+            except ActorStoppedError:
+                # It stopped for idleness or crashed between lookup and delivery: start afresh.
+                if attempt == 1 or self._closed:
+                    raise
+        raise AssertionError("unreachable")
+
+    def tell(self, space_id: int, message: Command) -> None:
+        actor = self._actors.get(space_id)
+        if actor is not None and actor.state is ActorState.RUNNING:
+            actor.tell(message)
+
+    def _on_exit(self, actor: Actor[Command], error: BaseException | None) -> None:
+        assert isinstance(actor, SpaceActor)
+        if self._actors.get(actor.space_id) is actor:
+            del self._actors[actor.space_id]
+        self._metrics.actors.set(len(self._actors))
+        if error is not None:
+            self.crashes += 1
+            log.error(
+                "space actor %s crashed; it restarts from the database on next use",
+                actor.space_id,
+                exc_info=error,
+            )
+
+    def mailbox_depth(self) -> int:
+        return sum(a.depth for a in self._actors.values())
+
+    async def stop(self) -> None:
+        """Take no new work, let every actor finish its mailbox, then stop."""
+        self._closed = True
+        for task in list(self._starting.values()):
+            task.cancel()
+        await asyncio.gather(
+            *(a.stop() for a in list(self._actors.values())), return_exceptions=True
+        )

@@ -1,0 +1,119 @@
+"""TimerActor: sleeps until the next deadline, claims due bookings, hands them to their actors.
+
+Deadlines live in `bookings.deadline_at`, never only in memory: a restart loses nothing, and
+`FOR UPDATE SKIP LOCKED` plus a short lease means any number of nodes never double-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cowork.actors.clock import Clock
+from cowork.actors.commands import DeadlineDue
+from cowork.actors.registry import ActorRegistry
+from cowork.metrics import Metrics
+from cowork.store import bookings as store
+
+log = logging.getLogger("cowork.actors.timer")
+
+
+@dataclass
+class TimerStatus:
+    last_sweep_at: datetime | None = None
+    last_lag_seconds: float = 0.0
+    processed: int = 0
+    next_deadline_at: datetime | None = None
+    recent: deque[tuple[int, datetime]] = field(default_factory=lambda: deque(maxlen=50))
+
+
+class TimerActor:
+    def __init__(
+        self,
+        registry: ActorRegistry,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        max_sleep: float = 5.0,
+        lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self._registry = registry
+        self._clock = clock
+        self._metrics = metrics
+        self._max_sleep = max_sleep
+        self._lease = lease
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next: datetime | None = None
+        self.status = TimerStatus()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="timer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self, deadline: datetime | None = None) -> None:
+        """A write set a deadline; wake up if it is earlier than the one we sleep towards."""
+        if deadline is None:
+            return
+        if self._next is None or deadline < self._next:
+            self._next = deadline
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+                await self._sleep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timer sweep failed; retrying")
+                await self._sleep(cap=1.0)
+
+    async def _sleep(self, cap: float | None = None) -> None:
+        self._next = await store.next_deadline_at()
+        self.status.next_deadline_at = self._next
+        delay = self._max_sleep if cap is None else cap
+        if self._next is not None:
+            delay = min(delay, max(0.0, (self._next - self._clock.now()).total_seconds()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+
+    async def sweep(self) -> int:
+        """Claim every due deadline and let the space actors act on them."""
+        now = self._clock.now()
+        handled = 0
+        while claimed := await store.claim_due(now, self._lease):
+            results = await asyncio.gather(
+                *(
+                    self._registry.ask(space_id, DeadlineDue(booking_id))
+                    for booking_id, space_id, _ in claimed
+                ),
+                return_exceptions=True,
+            )
+            lag = (self._clock.now() - min(due for _, _, due in claimed)).total_seconds()
+            self.status.last_lag_seconds = lag
+            self._metrics.timer_lag.set(lag)
+            for (booking_id, _, _), result in zip(claimed, results, strict=True):
+                if isinstance(result, BaseException):
+                    log.warning("deadline of booking %s failed: %s", booking_id, result)
+                elif result is not None:
+                    handled += 1
+                    self.status.recent.appendleft((booking_id, now))
+            now = self._clock.now()
+        self._metrics.timer_sweeps.inc()
+        self.status.last_sweep_at = now
+        self.status.processed += handled
+        return handled

@@ -1,0 +1,342 @@
+"""Bookings: writes go to the space's actor; reads are one query or the actor's memory."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from sanic import Blueprint, HTTPResponse, Request, json
+
+from cowork.accounts.tokens import Role
+from cowork.actors.commands import (
+    Cancel,
+    CheckIn,
+    GetAvailability,
+    MarkNoShow,
+    PlaceHold,
+    Requester,
+    Reschedule,
+)
+from cowork.actors.space import Availability, BookingNotFoundError, Cancelled
+from cowork.domain.errors import NotFoundError
+from cowork.domain.slots import Slot
+from cowork.domain.states import BookingStatus
+from cowork.http.auth import managed_location_ids, require_user
+from cowork.http.docs import doc
+from cowork.http.idempotency import idempotent
+from cowork.http.parsing import (
+    Body,
+    PageParams,
+    Query,
+    page_body,
+    paginate,
+    parse_body,
+    parse_query,
+)
+from cowork.store.bookings import BookingRow, floor_snapshot, get_booking
+from cowork.store.models import Booking
+
+bp = Blueprint("bookings", url_prefix="/api/v1")
+
+MAX_AVAILABILITY_WINDOW = timedelta(days=31)
+
+
+class LocationNotFoundError(NotFoundError):
+    code = "location_not_found"
+    title = "Location not found"
+
+
+class SlotBody(Body):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class CancelBody(Body):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class BookingOut(BaseModel):
+    id: int
+    space_id: int
+    location_id: int
+    user_id: int
+    start: datetime
+    end: datetime
+    status: BookingStatus
+    price_cents: int
+    currency: str
+    expires_at: datetime | None
+    checked_in_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+
+
+class BookingPage(BaseModel):
+    items: list[BookingOut]
+    next_cursor: str | None
+
+
+class BookingsQuery(PageParams):
+    status: BookingStatus | None = None
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+
+class WindowQuery(Query):
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+
+    @model_validator(mode="after")
+    def ordered(self) -> WindowQuery:
+        if self.to <= self.from_:
+            raise ValueError("`to` must be after `from`")
+        if self.to - self.from_ > MAX_AVAILABILITY_WINDOW:
+            raise ValueError("the window may span at most 31 days")
+        return self
+
+
+class Interval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class BusyInterval(Interval):
+    status: str
+
+
+class AvailabilityOut(BaseModel):
+    space_id: int
+    from_: datetime = Field(alias="from")
+    to: datetime
+    busy: list[BusyInterval]
+    free: list[Interval]
+
+
+async def requester_for(request: Request) -> Requester:
+    principal = require_user(request)
+    managed = await managed_location_ids(principal) if principal.role is Role.MANAGER else set()
+    return Requester(
+        user_id=principal.user_id,
+        is_admin=principal.is_admin,
+        managed_locations=frozenset(managed or ()),
+    )
+
+
+def _booking(row: BookingRow, status: int = 200) -> HTTPResponse:
+    return json(row.to_json(), status=status)
+
+
+def _optional_body(request: Request, model: type[Body]) -> Any:
+    return parse_body(request, model) if request.body else model()
+
+
+@bp.post("/spaces/<space_id:int>/bookings")
+@doc(
+    "Hold (or, when free, confirm) a slot",
+    tag="bookings",
+    body=SlotBody,
+    response=BookingOut,
+    status=201,
+    errors=(404, 409, 503),
+)
+@idempotent
+async def place_hold(request: Request, space_id: int) -> HTTPResponse:
+    requester = await requester_for(request)
+    body = parse_body(request, SlotBody)
+    row: BookingRow = await request.app.ctx.registry.ask(
+        space_id, PlaceHold(requester, body.start, body.end, request.ctx.idempotency_id)
+    )
+    response = _booking(row, 201)
+    response.headers["location"] = f"/api/v1/bookings/{row.id}"
+    return response
+
+
+@bp.post("/spaces/<space_id:int>/bookings/<booking_id:int>/cancel")
+@doc(
+    "Cancel a booking (refund by the location's policy)",
+    tag="bookings",
+    body=CancelBody,
+    response=BookingOut,
+    errors=(404, 409, 503),
+)
+@idempotent
+async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
+    requester = await requester_for(request)
+    body = _optional_body(request, CancelBody)
+    reason = body.reason or (
+        "cancelled_by_member"
+        if not requester.is_admin and not requester.managed_locations
+        else "cancelled_by_staff"
+    )
+    outcome: Cancelled = await request.app.ctx.registry.ask(
+        space_id, Cancel(requester, booking_id, reason, request.ctx.idempotency_id)
+    )
+    return _booking(outcome.booking)
+
+
+@bp.post("/spaces/<space_id:int>/bookings/<booking_id:int>/check-in")
+@doc(
+    "Check in (15 min before start until start + grace)",
+    tag="bookings",
+    response=BookingOut,
+    errors=(404, 409, 503),
+)
+@idempotent
+async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
+    requester = await requester_for(request)
+    row = await request.app.ctx.registry.ask(
+        space_id, CheckIn(requester, booking_id, request.ctx.idempotency_id)
+    )
+    return _booking(row)
+
+
+@bp.post("/spaces/<space_id:int>/bookings/<booking_id:int>/reschedule")
+@doc(
+    "Move a booking within its space; the old slot is kept unless the new one is won",
+    tag="bookings",
+    body=SlotBody,
+    response=BookingOut,
+    errors=(404, 409, 503),
+)
+@idempotent
+async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
+    requester = await requester_for(request)
+    body = parse_body(request, SlotBody)
+    row = await request.app.ctx.registry.ask(
+        space_id,
+        Reschedule(requester, booking_id, body.start, body.end, request.ctx.idempotency_id),
+    )
+    return _booking(row)
+
+
+@bp.post("/spaces/<space_id:int>/bookings/<booking_id:int>/no-show")
+@doc(
+    "Mark a no-show (managers of the location, admins)",
+    tag="bookings",
+    response=BookingOut,
+    errors=(403, 404, 409, 503),
+)
+@idempotent
+async def no_show(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
+    requester = await requester_for(request)
+    row = await request.app.ctx.registry.ask(
+        space_id, MarkNoShow(requester, booking_id, request.ctx.idempotency_id)
+    )
+    return _booking(row)
+
+
+@bp.get("/bookings")
+@doc("My bookings, newest first", tag="bookings", query=BookingsQuery, response=BookingPage)
+async def my_bookings(request: Request) -> HTTPResponse:
+    principal = require_user(request)
+    query = parse_query(request, BookingsQuery)
+    qs = Booking.filter(user_id=principal.user_id)
+    if query.status is not None:
+        qs = qs.filter(status=query.status.value)
+    if query.from_ is not None:
+        qs = qs.filter(ends_at__gt=query.from_)
+    if query.to is not None:
+        qs = qs.filter(starts_at__lt=query.to)
+    rows, cursor = await paginate(qs, query, newest_first=True)
+    return json(page_body([_model_json(b) for b in rows], cursor))
+
+
+def _model_json(b: Booking) -> dict[str, Any]:
+    return BookingRow(
+        b.id,
+        b.space_id,
+        b.location_id,
+        b.user_id,
+        b.starts_at,
+        b.ends_at,  # type: ignore[attr-defined]
+        BookingStatus(b.status),
+        b.price_cents,
+        b.currency,
+        b.expires_at,
+        b.deadline_at,
+        b.checked_in_at,
+        b.cancel_reason,
+        b.created_at,
+    ).to_json()
+
+
+@bp.get("/bookings/<booking_id:int>")
+@doc(
+    "One booking (its member, the location's managers, admins)",
+    tag="bookings",
+    response=BookingOut,
+    errors=(404,),
+)
+async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
+    requester = await requester_for(request)
+    row = await get_booking(booking_id)
+    if row is None or not requester.may_act_on(row.user_id, row.location_id):
+        raise BookingNotFoundError(f"booking {booking_id} not found")
+    return _booking(row)
+
+
+@bp.get("/spaces/<space_id:int>/availability")
+@doc(
+    "Busy and free intervals of a space (from the space actor's memory)",
+    tag="availability",
+    query=WindowQuery,
+    response=AvailabilityOut,
+    auth=False,
+    errors=(404, 422),
+)
+async def availability(request: Request, space_id: int) -> HTTPResponse:
+    query = parse_query(request, WindowQuery)
+    result: Availability = await request.app.ctx.registry.ask(
+        space_id, GetAvailability(Slot(query.from_, query.to))
+    )
+    return json(
+        {
+            "space_id": space_id,
+            "from": query.from_.isoformat(),
+            "to": query.to.isoformat(),
+            "busy": [
+                {"start": s.start.isoformat(), "end": s.end.isoformat(), "status": status}
+                for s, status in result.busy
+            ],
+            "free": [{"start": s.start.isoformat(), "end": s.end.isoformat()} for s in result.free],
+        }
+    )
+
+
+class FloorSpace(BaseModel):
+    id: int
+    name: str
+    type: str
+    capacity: int
+    floor: int
+    x: int
+    y: int
+    width: int
+    height: int
+    status: str
+    until: datetime | None
+    next_start: datetime | None
+
+
+class FloorOut(BaseModel):
+    location_id: int
+    at: datetime
+    floors: list[dict[str, Any]]
+    spaces: list[FloorSpace]
+
+
+@bp.get("/locations/<location_id:int>/floor")
+@doc(
+    "Every space's status now: free, held, booked or occupied",
+    tag="availability",
+    response=FloorOut,
+    auth=False,
+    errors=(404,),
+)
+async def floor(request: Request, location_id: int) -> HTTPResponse:
+    now = request.app.ctx.clock.now()
+    snapshot = await floor_snapshot(location_id, now)
+    if snapshot is None:
+        raise LocationNotFoundError(f"location {location_id} not found")
+    return json(snapshot)

@@ -1,0 +1,315 @@
+"""Booking queries in SQL: the write path's statements are few, hot and must be exact."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
+from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
+from cowork.domain.states import LIVE_STATUSES, BookingStatus
+from cowork.domain.timezones import load_zone
+from cowork.store.db import db
+from cowork.store.events import BookingFacts
+
+COLUMNS = (
+    "id, space_id, location_id, user_id, starts_at, ends_at, status, price_cents, currency, "
+    "expires_at, deadline_at, checked_in_at, cancel_reason, created_at"
+)
+LIVE = tuple(s.value for s in LIVE_STATUSES)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRow:
+    id: int
+    space_id: int
+    location_id: int
+    user_id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: BookingStatus
+    price_cents: int
+    currency: str
+    expires_at: datetime | None
+    deadline_at: datetime | None
+    checked_in_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: Any) -> BookingRow:
+        values = {f.name: record[f.name] for f in fields(cls)}
+        values["status"] = BookingStatus(values["status"])
+        return cls(**values)
+
+    def facts(self) -> BookingFacts:
+        return BookingFacts(
+            self.id,
+            self.space_id,
+            self.location_id,
+            self.user_id,
+            self.starts_at,
+            self.ends_at,
+            self.status.value,
+            self.price_cents,
+            self.currency,
+            self.expires_at,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "space_id": self.space_id,
+            "location_id": self.location_id,
+            "user_id": self.user_id,
+            "start": self.starts_at.isoformat(),
+            "end": self.ends_at.isoformat(),
+            "status": self.status.value,
+            "price_cents": self.price_cents,
+            "currency": self.currency,
+            "expires_at": _iso(self.expires_at),
+            "checked_in_at": _iso(self.checked_in_at),
+            "cancel_reason": self.cancel_reason,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceRules:
+    """Everything the space actor needs to judge a request, in domain terms."""
+
+    space_id: int
+    location_id: int
+    active: bool
+    hourly_cents: int
+    daily_cents: int | None
+    currency: str
+    tz: ZoneInfo
+    hours: WeeklyHours
+    closures: tuple[Closure, ...]
+    limits: BookingLimits
+    policy: CancellationPolicy
+
+
+async def load_rules(space_id: int) -> SpaceRules | None:
+    rows = await db().execute_query_dict(
+        "SELECT s.id, s.location_id, s.active AND l.active AS active, s.hourly_price_cents, "
+        "s.daily_price_cents, l.currency, l.timezone, l.opening_hours, l.booking_rules, "
+        "l.cancellation_policy FROM spaces s JOIN locations l ON l.id = s.location_id "
+        "WHERE s.id = $1",
+        [space_id],
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    policy = _json(r["cancellation_policy"])
+    closures = await db().execute_query_dict(
+        "SELECT start_date, end_date, reason FROM closures WHERE location_id = $1 "
+        "AND end_date >= current_date - 1",
+        [r["location_id"]],
+    )
+    return SpaceRules(
+        space_id=r["id"],
+        location_id=r["location_id"],
+        active=r["active"],
+        hourly_cents=r["hourly_price_cents"],
+        daily_cents=r["daily_price_cents"],
+        currency=r["currency"],
+        tz=load_zone(r["timezone"]),
+        hours=WeeklyHours.from_dict(_json(r["opening_hours"])),
+        closures=tuple(Closure(c["start_date"], c["end_date"], c["reason"]) for c in closures),
+        limits=BookingLimits(**_json(r["booking_rules"])),
+        policy=CancellationPolicy.from_list(policy) if policy else DEFAULT_POLICY,
+    )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def live_bookings(space_id: int, ending_after: datetime) -> list[BookingRow]:
+    rows = await db().execute_query_dict(
+        f"SELECT {COLUMNS} FROM bookings WHERE space_id = $1 AND status = ANY($2::text[]) "
+        "AND ends_at > $3 ORDER BY starts_at",
+        [space_id, list(LIVE), ending_after],
+    )
+    return [BookingRow.from_record(r) for r in rows]
+
+
+async def get_booking(
+    booking_id: int, conn: BaseDBAsyncClient | None = None, *, for_update: bool = False
+) -> BookingRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    rows = await (conn or db()).execute_query_dict(
+        f"SELECT {COLUMNS} FROM bookings WHERE id = $1{lock}", [booking_id]
+    )
+    return BookingRow.from_record(rows[0]) if rows else None
+
+
+class SlotConflict(Exception):
+    """The database refused an overlapping live booking (SQLSTATE 23P01)."""
+
+
+def is_exclusion_violation(exc: IntegrityError) -> bool:
+    cause = exc.__cause__ or (exc.args[0] if exc.args else None)
+    return isinstance(cause, asyncpg.exceptions.ExclusionViolationError)
+
+
+async def insert_booking(
+    conn: BaseDBAsyncClient,
+    *,
+    space_id: int,
+    location_id: int,
+    user_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    status: BookingStatus,
+    price_cents: int,
+    currency: str,
+    expires_at: datetime | None,
+    deadline_at: datetime | None,
+) -> BookingRow:
+    try:
+        rows = await conn.execute_query_dict(
+            "INSERT INTO bookings (space_id, location_id, user_id, starts_at, ends_at, status, "
+            "price_cents, currency, expires_at, deadline_at) "
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}",
+            [
+                space_id,
+                location_id,
+                user_id,
+                starts_at,
+                ends_at,
+                status.value,
+                price_cents,
+                currency,
+                expires_at,
+                deadline_at,
+            ],
+        )
+    except IntegrityError as exc:
+        if is_exclusion_violation(exc):
+            raise SlotConflict from exc
+        raise
+    return BookingRow.from_record(rows[0])
+
+
+async def update_booking(
+    conn: BaseDBAsyncClient, booking_id: int, expected: Sequence[BookingStatus], **changes: Any
+) -> BookingRow | None:
+    """Conditional update: applies only while the booking is in one of `expected` states."""
+    assignments, values = [], []
+    for i, (column, value) in enumerate(changes.items(), start=3):
+        assignments.append(f"{column} = ${i}")
+        values.append(value.value if isinstance(value, BookingStatus) else value)
+    try:
+        rows = await conn.execute_query_dict(
+            f"UPDATE bookings SET {', '.join(assignments)}, updated_at = now() "
+            f"WHERE id = $1 AND status = ANY($2::text[]) RETURNING {COLUMNS}",
+            [booking_id, [s.value for s in expected], *values],
+        )
+    except IntegrityError as exc:
+        if is_exclusion_violation(exc):
+            raise SlotConflict from exc
+        raise
+    return BookingRow.from_record(rows[0]) if rows else None
+
+
+async def stale_holds(conn: BaseDBAsyncClient, space_id: int, now: datetime) -> list[int]:
+    rows = await conn.execute_query_dict(
+        "SELECT id FROM bookings WHERE space_id = $1 AND status = 'held' AND expires_at <= $2 "
+        "FOR UPDATE SKIP LOCKED",
+        [space_id, now],
+    )
+    return [r["id"] for r in rows]
+
+
+async def claim_due(
+    now: datetime, lease: timedelta, limit: int = 100
+) -> list[tuple[int, int, datetime]]:
+    """Claim due deadlines for this node: push each one `lease` ahead so nobody else takes it.
+
+    If the node dies before acting, the lease lapses and another node claims it again; the
+    actor's conditional update makes a second attempt a no-op.
+    """
+    rows = await db().execute_query_dict(
+        "WITH due AS (SELECT id, deadline_at FROM bookings WHERE deadline_at <= $1"
+        " ORDER BY deadline_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+        " UPDATE bookings b SET deadline_at = $2 FROM due WHERE b.id = due.id"
+        " RETURNING b.id, b.space_id, due.deadline_at AS due_at",
+        [now, now + lease, limit],
+    )
+    return [(r["id"], r["space_id"], r["due_at"]) for r in rows]
+
+
+async def next_deadline_at() -> datetime | None:
+    rows = await db().execute_query_dict(
+        "SELECT min(deadline_at) AS at FROM bookings WHERE deadline_at IS NOT NULL"
+    )
+    at: datetime | None = rows[0]["at"] if rows else None
+    return at
+
+
+async def store_idempotent_response(
+    conn: BaseDBAsyncClient, record_id: int, status: int, body: dict[str, Any]
+) -> None:
+    await conn.execute_query(
+        "UPDATE idempotency_keys SET response_status = $2, response_body = $3::jsonb WHERE id = $1",
+        [record_id, status, json.dumps(body)],
+    )
+
+
+FLOOR_STATUS = {None: "free", "held": "held", "confirmed": "booked", "checked_in": "occupied"}
+
+
+async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | None:
+    """Status of every active space of a location at `now` (one query, always current)."""
+    locations = await db().execute_query_dict(
+        "SELECT floors FROM locations WHERE id = $1 AND active", [location_id]
+    )
+    if not locations:
+        return None
+    rows = await db().execute_query_dict(
+        "SELECT s.id, s.name, s.type, s.capacity, s.floor, s.x, s.y, s.width, s.height,"
+        " cur.status, cur.ends_at AS until, nxt.starts_at AS next_start"
+        " FROM spaces s"
+        " LEFT JOIN LATERAL (SELECT status, ends_at FROM bookings b WHERE b.space_id = s.id"
+        "   AND b.status = ANY($3::text[]) AND b.starts_at <= $2 AND b.ends_at > $2"
+        "   AND NOT (b.status = 'held' AND b.expires_at <= $2) LIMIT 1) cur ON true"
+        " LEFT JOIN LATERAL (SELECT starts_at FROM bookings b WHERE b.space_id = s.id"
+        "   AND b.status = ANY($3::text[]) AND b.starts_at > $2"
+        "   AND NOT (b.status = 'held' AND b.expires_at <= $2)"
+        "   ORDER BY b.starts_at LIMIT 1) nxt ON true"
+        " WHERE s.location_id = $1 AND s.active ORDER BY s.floor, s.id",
+        [location_id, now, list(LIVE)],
+    )
+    spaces = [
+        {
+            **{
+                k: r[k]
+                for k in ("id", "name", "type", "capacity", "floor", "x", "y", "width", "height")
+            },
+            "status": FLOOR_STATUS[r["status"]],
+            "until": _iso(r["until"]),
+            "next_start": _iso(r["next_start"]),
+        }
+        for r in rows
+    ]
+    return {
+        "location_id": location_id,
+        "at": now.isoformat(),
+        "floors": _json(locations[0]["floors"]),
+        "spaces": spaces,
+    }

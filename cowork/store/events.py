@@ -1,0 +1,128 @@
+"""Events are rows: written in the same transaction as the change they describe.
+
+A booking change produces a public event (space status, no personal data) on
+`cowork.loc.{location}.space.{space}.{type}` and a personal one on `cowork.user.{user}.{type}`,
+plus a stored notification for the member. The outbox relay publishes rows after commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+EVENT_VERSION = 1
+
+NOTIFICATION_TITLES = {
+    "booking.held": "Booking held",
+    "booking.confirmed": "Booking confirmed",
+    "booking.expiring": "Your hold is about to expire",
+    "booking.expired": "Hold expired",
+    "booking.cancelled": "Booking cancelled",
+    "booking.refunded": "Refund issued",
+    "booking.no_show": "Marked as no-show",
+    "booking.rescheduled": "Booking rescheduled",
+    "booking.checked_in": "Checked in",
+    "booking.completed": "Booking completed",
+}
+
+
+def public_subject(location_id: int, space_id: int, event_type: str) -> str:
+    return f"cowork.loc.{location_id}.space.{space_id}.{event_type}"
+
+
+def user_subject(user_id: int, event_type: str) -> str:
+    return f"cowork.user.{user_id}.{event_type}"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFacts:
+    """What events say about a booking; the public part carries no personal data."""
+
+    id: int
+    space_id: int
+    location_id: int
+    user_id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    price_cents: int
+    currency: str
+    expires_at: datetime | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "booking_id": self.id,
+            "space_id": self.space_id,
+            "start": self.starts_at.isoformat(),
+            "end": self.ends_at.isoformat(),
+            "status": self.status,
+        }
+
+    def personal(self) -> dict[str, Any]:
+        return {
+            **self.public(),
+            "location_id": self.location_id,
+            "price_cents": self.price_cents,
+            "currency": self.currency,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (subject, type, location_id, space_id, user_id, payload) "
+    "VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
+)
+_INSERT_NOTIFICATION = (
+    "INSERT INTO notifications (user_id, booking_id, type, title, body, data) "
+    "VALUES ($1, $2, $3, $4, '', $5::jsonb)"
+)
+
+
+async def emit_booking_event(
+    conn: BaseDBAsyncClient, event_type: str, booking: BookingFacts, **extra: Any
+) -> None:
+    """Write the public and personal outbox rows (and the notification) of one change."""
+    public = {**booking.public(), **{k: v for k, v in extra.items() if k in PUBLIC_EXTRAS}}
+    personal = {**booking.personal(), **extra}
+    await conn.execute_query(
+        _INSERT_OUTBOX,
+        [
+            public_subject(booking.location_id, booking.space_id, event_type),
+            event_type,
+            booking.location_id,
+            booking.space_id,
+            None,
+            json.dumps(public),
+        ],
+    )
+    await conn.execute_query(
+        _INSERT_OUTBOX,
+        [
+            user_subject(booking.user_id, event_type),
+            event_type,
+            booking.location_id,
+            booking.space_id,
+            booking.user_id,
+            json.dumps(personal),
+        ],
+    )
+    title = NOTIFICATION_TITLES.get(event_type)
+    if title is not None:
+        await conn.execute_query(
+            _INSERT_NOTIFICATION,
+            [
+                booking.user_id,
+                booking.id,
+                event_type,
+                title,
+                json.dumps(personal),
+            ],
+        )
+
+
+# Extra fields safe to publish on public subjects (never who, only what happened to the slot).
+PUBLIC_EXTRAS = frozenset({"previous_start", "previous_end", "reason"})
