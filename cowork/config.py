@@ -72,6 +72,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from environment variables (names in DESIGN §9)."""
+        d = cls()  # defaults (slots make class attributes descriptors, not values)
         env = Environment(environ.get("COWORK_ENV", Environment.PRODUCTION.value))
         origins = tuple(
             o.strip() for o in environ.get("COWORK_CORS_ORIGINS", "").split(",") if o.strip()
@@ -85,24 +86,24 @@ class Settings:
             stripe_publishable_key=environ.get("STRIPE_PUBLISHABLE_KEY", ""),
             stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET", ""),
             stripe_api_base=environ.get("STRIPE_API_BASE", ""),
-            stripe_js_url=environ.get("STRIPE_JS_URL", cls.stripe_js_url),
-            node_id=environ.get("COWORK_NODE_ID", cls.node_id),
-            host=environ.get("HOST", cls.host),
-            port=_int(environ, "PORT", cls.port),
-            hold_ttl_seconds=_int(environ, "COWORK_HOLD_TTL_SECONDS", cls.hold_ttl_seconds),
+            stripe_js_url=environ.get("STRIPE_JS_URL", d.stripe_js_url),
+            node_id=environ.get("COWORK_NODE_ID", d.node_id),
+            host=environ.get("HOST", d.host),
+            port=_int(environ, "PORT", d.port),
+            hold_ttl_seconds=_int(environ, "COWORK_HOLD_TTL_SECONDS", d.hold_ttl_seconds),
             no_show_grace_seconds=_int(
-                environ, "COWORK_NO_SHOW_GRACE_SECONDS", cls.no_show_grace_seconds
+                environ, "COWORK_NO_SHOW_GRACE_SECONDS", d.no_show_grace_seconds
             ),
             expiring_soon_lead_seconds=_int(
-                environ, "COWORK_EXPIRING_SOON_LEAD_SECONDS", cls.expiring_soon_lead_seconds
+                environ, "COWORK_EXPIRING_SOON_LEAD_SECONDS", d.expiring_soon_lead_seconds
             ),
             cors_origins=origins,
             data_dir=Path(environ.get("COWORK_DATA_DIR", ".cowork")),
-            demo_password=environ.get("COWORK_DEMO_PASSWORD", cls.demo_password),
-            db_pool_size=_int(environ, "COWORK_DB_POOL_SIZE", cls.db_pool_size),
-            mailbox_size=_int(environ, "COWORK_MAILBOX_SIZE", cls.mailbox_size),
+            demo_password=environ.get("COWORK_DEMO_PASSWORD", d.demo_password),
+            db_pool_size=_int(environ, "COWORK_DB_POOL_SIZE", d.db_pool_size),
+            mailbox_size=_int(environ, "COWORK_MAILBOX_SIZE", d.mailbox_size),
             login_attempts_per_minute=_int(
-                environ, "COWORK_LOGIN_ATTEMPTS_PER_MINUTE", cls.login_attempts_per_minute
+                environ, "COWORK_LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute
             ),
             log_json=environ.get("COWORK_LOG_FORMAT", "json") == "json",
         )

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,20 @@ def wait_for_port(port: int, *, timeout: float = 15.0, host: str = "127.0.0.1") 
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def wait_http_ok(url: str, *, timeout: float = 40.0,
+                 alive: Callable[[], bool] = lambda: True) -> bool:
+    """Poll `url` until it answers 200; False if `alive()` turns false or time runs out."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        time.sleep(0.1)
+    return False
 
 
 def _pid_alive(pid: int) -> bool:

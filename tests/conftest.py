@@ -19,10 +19,11 @@ import httpx
 import pytest
 from sanic import Sanic
 
+from cowork.actors.clock import Clock
 from cowork.app import create_app
 from cowork.config import Environment, Settings
 from cowork.devstack import EmbeddedPostgres, free_port, start_nats, tune_for_tests
-from cowork.store.db import migrate
+from cowork.store.db import close_orm, init_orm, migrate
 
 TEMPLATE = "cowork_template"
 _db_numbers = itertools.count(1)
@@ -125,9 +126,9 @@ class RunningServer:
     settings: Settings
 
 
-async def start_server(settings: Settings) -> tuple[RunningServer, Any]:
+async def start_server(settings: Settings, clock: Clock | None = None) -> tuple[RunningServer, Any]:
     """Run a real Sanic server in this event loop, on the settings' port."""
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     srv = await app.create_server(
         host="127.0.0.1", port=settings.port, return_asyncio_server=True, access_log=False
     )
@@ -170,3 +171,13 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def orm(settings: Settings) -> AsyncIterator[Settings]:
+    """The ORM bound to the per-test database, without a server (for actor-level tests)."""
+    await init_orm(settings)
+    try:
+        yield settings
+    finally:
+        await close_orm()

@@ -7,6 +7,7 @@ booking change (see the space actor), so a crash can never leave one without the
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -148,7 +149,11 @@ def idempotent(handler: Handler) -> Handler:
         request.ctx.idempotency_id = claimed
         try:
             return await handler(request, *args, **kwargs)
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            # The client went away; the actor may still commit (and store the response in
+            # the same transaction), so the key stays claimed for the retry to find.
+            raise
+        except Exception as exc:
             await _settle_error(claimed, exc)
             raise
 

@@ -1,0 +1,360 @@
+"""Accounts: register, login, refresh rotation, logout, own profile, users admin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from sanic import Blueprint, HTTPResponse, Request, Sanic, empty, json
+from tortoise.transactions import in_transaction
+
+from cowork.accounts import passwords, refresh
+from cowork.accounts.throttle import AttemptThrottle, retry_after_header
+from cowork.accounts.tokens import Principal, Role, TokenKind, issue, utcnow
+from cowork.config import Settings
+from cowork.http.auth import require_role, require_user
+from cowork.http.docs import doc
+from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.problems import ApiError
+from cowork.store.models import Location, User
+
+bp = Blueprint("accounts")
+
+TAG = "accounts"
+ADMIN_TAG = "admin"
+
+
+def _checked_email(raw: str) -> str:
+    email = passwords.normalise_email(raw)
+    if not passwords.valid_email(email):
+        raise ValueError("not a valid email address")
+    return email
+
+
+Email = Annotated[str, AfterValidator(_checked_email)]
+Password = Annotated[
+    str, StringConstraints(min_length=passwords.PASSWORD_MIN, max_length=passwords.PASSWORD_MAX)
+]
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=passwords.PASSWORD_MAX)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RegisterBody(Body):
+    email: Email
+    password: Password
+    name: Name
+
+
+class LoginBody(Body):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=passwords.EMAIL_MAX)]
+    password: AnyPassword
+
+
+class RefreshBody(Body):
+    refresh_token: OpaqueToken
+
+
+class MePatch(Body):
+    name: Name | None = None
+    password: Password | None = None
+    current_password: AnyPassword | None = None
+
+
+class AdminUserPatch(Body):
+    role: Role | None = None
+    is_active: bool | None = None
+    managed_location_ids: Annotated[list[int], Field(max_length=1000)] | None = None
+
+
+class AdminUsersQuery(PageParams):
+    role: Role | None = None
+    email: Annotated[str, StringConstraints(max_length=passwords.EMAIL_MAX)] | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+    managed_location_ids: list[int]
+    created_at: datetime
+
+
+class AdminUserOut(UserOut):
+    is_active: bool
+
+
+class UserPage(BaseModel):
+    items: list[AdminUserOut]
+    next_cursor: str | None
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+@bp.before_server_start
+async def start_throttle(app: Sanic[Any, Any]) -> None:
+    settings: Settings = app.ctx.settings
+    app.ctx.login_throttle = AttemptThrottle(settings.login_attempts_per_minute)
+
+
+@bp.post("/api/v1/auth/register")
+@doc(
+    "Create a member account",
+    tag=TAG,
+    body=RegisterBody,
+    response=UserOut,
+    status=201,
+    auth=False,
+    errors=(409,),
+)
+async def register(request: Request) -> HTTPResponse:
+    body = parse_body(request, RegisterBody)
+    user = await passwords.register(body.email, body.password, body.name)
+    return json(_user_out(user, []).model_dump(mode="json"), status=201)
+
+
+@bp.post("/api/v1/auth/login")
+@doc(
+    "Exchange email and password for an access and a refresh token",
+    tag=TAG,
+    body=LoginBody,
+    response=TokenPair,
+    auth=False,
+    errors=(401, 403, 429),
+)
+async def login(request: Request) -> HTTPResponse:
+    body = parse_body(request, LoginBody)
+    key = f"login|{_client_ip(request)}|{passwords.normalise_email(body.email)}"
+    _count_attempt(request, key)
+    user = await passwords.authenticate(body.email, body.password)
+    _throttle(request).forgive(key)
+    return json(await _token_pair(_settings(request), user))
+
+
+@bp.post("/api/v1/auth/refresh")
+@doc(
+    "Rotate a refresh token: spend it, get a new pair",
+    tag=TAG,
+    body=RefreshBody,
+    response=TokenPair,
+    auth=False,
+    errors=(401, 403),
+)
+async def refresh_tokens(request: Request) -> HTTPResponse:
+    body = parse_body(request, RefreshBody)
+    settings = _settings(request)
+    now = utcnow()
+    rotation = await refresh.rotate(body.refresh_token, settings.refresh_token_ttl_seconds, now=now)
+    return json(_pair(settings, rotation.user, rotation.refresh_token, now))
+
+
+@bp.post("/api/v1/auth/logout")
+@doc(
+    "Revoke a refresh token and every token rotated from the same login",
+    tag=TAG,
+    body=RefreshBody,
+    status=204,
+    auth=False,
+)
+async def logout(request: Request) -> HTTPResponse:
+    body = parse_body(request, RefreshBody)
+    await refresh.revoke(body.refresh_token, now=utcnow())
+    return empty()
+
+
+@bp.get("/api/v1/me")
+@doc("The caller's profile", tag=TAG, response=UserOut, errors=(403,))
+async def me(request: Request) -> HTTPResponse:
+    user = await _current_user(require_user(request))
+    return json(_user_out(user, await _managed_ids(user)).model_dump(mode="json"))
+
+
+@bp.patch("/api/v1/me")
+@doc(
+    "Change the caller's name or password (a new password needs current_password and ends "
+    "every other login)",
+    tag=TAG,
+    body=MePatch,
+    response=UserOut,
+    errors=(403, 429),
+)
+async def update_me(request: Request) -> HTTPResponse:
+    user = await _current_user(require_user(request))
+    body = parse_body(request, MePatch)
+    fields = []
+    if body.name is not None:
+        user.name = body.name
+        fields.append("name")
+    if body.password is not None:
+        key = f"password|{user.id}"
+        _count_attempt(request, key)
+        await passwords.change_password(user, body.current_password, body.password)
+        _throttle(request).forgive(key)
+        fields.append("password_hash")
+    if fields:
+        await user.save(update_fields=[*fields, "updated_at"])
+    if body.password is not None:
+        await refresh.revoke_user(user.id, now=utcnow())
+    return json(_user_out(user, await _managed_ids(user)).model_dump(mode="json"))
+
+
+@bp.get("/api/v1/admin/users")
+@doc("List users (admin)", tag=ADMIN_TAG, query=AdminUsersQuery, response=UserPage, errors=(403,))
+async def list_users(request: Request) -> HTTPResponse:
+    require_role(request, Role.ADMIN)
+    query = parse_query(request, AdminUsersQuery)
+    users = User.all().prefetch_related("managed_locations")
+    if query.role is not None:
+        users = users.filter(role=query.role.value)
+    if query.email:
+        users = users.filter(email__icontains=query.email.strip())
+    rows, cursor = await paginate(users, query)
+    items = [
+        _admin_out(row, [loc.id for loc in row.managed_locations]).model_dump(mode="json")
+        for row in rows
+    ]
+    return json(page_body(items, cursor))
+
+
+@bp.patch("/api/v1/admin/users/<user_id:int>")
+@doc(
+    "Change a user's role, activation or managed locations (admin)",
+    tag=ADMIN_TAG,
+    body=AdminUserPatch,
+    response=AdminUserOut,
+    errors=(403, 404, 409),
+)
+async def update_user(request: Request, user_id: int) -> HTTPResponse:
+    admin = require_role(request, Role.ADMIN)
+    body = parse_body(request, AdminUserPatch)
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise ApiError(404, "user_not_found", "User not found", f"No user has id {user_id}.")
+    managed = await _administer(admin, user, body)
+    return json(_admin_out(user, managed).model_dump(mode="json"))
+
+
+async def _administer(admin: Principal, user: User, patch: AdminUserPatch) -> list[int]:
+    """Apply an admin's change; returns the user's managed location ids afterwards."""
+    role = patch.role or Role(user.role)
+    if user.id == admin.user_id and (role is not Role.ADMIN or patch.is_active is False):
+        raise ApiError(
+            409,
+            "self_lockout",
+            "Cannot demote or deactivate yourself",
+            "Another admin must change your own role or activation.",
+        )
+    if patch.managed_location_ids and role is not Role.MANAGER:
+        raise ApiError(
+            422,
+            "not_a_manager",
+            "Only managers manage locations",
+            "Set role to manager to assign locations.",
+        )
+    locations: list[Location] | None = None
+    if patch.managed_location_ids is not None:
+        locations = await _existing_locations(patch.managed_location_ids)
+    elif role is not Role.MANAGER:
+        locations = []
+    async with in_transaction():
+        user.role = role.value
+        if patch.is_active is not None:
+            user.is_active = patch.is_active
+        await user.save(update_fields=["role", "is_active", "updated_at"])
+        if locations is not None:
+            await user.managed_locations.clear()
+            if locations:
+                await user.managed_locations.add(*locations)
+    if user.is_active is False:
+        await refresh.revoke_user(user.id, now=utcnow())
+    return await _managed_ids(user)
+
+
+async def _existing_locations(ids: list[int]) -> list[Location]:
+    wanted = set(ids)
+    locations = await Location.filter(id__in=wanted)
+    missing = wanted - {loc.id for loc in locations}
+    if missing:
+        raise ApiError(
+            422,
+            "unknown_location",
+            "Unknown location",
+            "Some managed_location_ids name no location.",
+            location_ids=sorted(missing),
+        )
+    return locations
+
+
+async def _current_user(principal: Principal) -> User:
+    user = await User.get_or_none(id=principal.user_id)
+    if user is None:
+        raise ApiError(401, "unauthorized", "Authentication required", "The account is gone.")
+    if not user.is_active:
+        raise passwords.AccountInactiveError()
+    return user
+
+
+async def _managed_ids(user: User) -> list[int]:
+    return sorted(loc.id for loc in await user.managed_locations.all())
+
+
+def _user_out(user: User, managed: list[int]) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(user.role),
+        managed_location_ids=sorted(managed),
+        created_at=user.created_at,
+    )
+
+
+def _admin_out(user: User, managed: list[int]) -> AdminUserOut:
+    return AdminUserOut(**_user_out(user, managed).model_dump(), is_active=user.is_active)
+
+
+async def _token_pair(settings: Settings, user: User) -> dict[str, object]:
+    now = utcnow()
+    token = await refresh.start_family(user, settings.refresh_token_ttl_seconds, now=now)
+    return _pair(settings, user, token, now)
+
+
+def _pair(settings: Settings, user: User, refresh_token: str, now: datetime) -> dict[str, object]:
+    principal = Principal(user.id, Role(user.role))
+    ttl = settings.access_token_ttl_seconds
+    access = issue(settings.jwt_secret, principal, TokenKind.ACCESS, ttl, now=now)
+    return TokenPair(access_token=access, refresh_token=refresh_token, expires_in=ttl).model_dump()
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.ctx.settings
+    return settings
+
+
+def _throttle(request: Request) -> AttemptThrottle:
+    throttle: AttemptThrottle = request.app.ctx.login_throttle
+    return throttle
+
+
+def _client_ip(request: Request) -> str:
+    # remote_addr is set only when the proxy headers are trusted (HAProxy in front).
+    return request.remote_addr or request.ip
+
+
+def _count_attempt(request: Request, key: str) -> None:
+    wait = _throttle(request).attempt(key)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "Too many attempts",
+            "Too many failed attempts; wait before trying again.",
+            headers={"Retry-After": retry_after_header(wait)},
+        )

@@ -1,0 +1,1 @@
+"""Payments: the Stripe gateway and webhook handling."""
