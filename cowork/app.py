@@ -48,6 +48,10 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.REQUEST_TIMEOUT = 30
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 10.0
     app.config.WEBSOCKET_PING_INTERVAL = 20
+    # sanic-ext adds a HEAD and an OPTIONS route per route after the router is built, which
+    # costs seconds per start; OPTIONS is needed only to answer CORS preflights.
+    app.config.HTTP_AUTO_HEAD = False
+    app.config.HTTP_AUTO_OPTIONS = bool(settings.cors_origins)
     app.config.CORS = bool(settings.cors_origins)
     app.config.CORS_ORIGINS = ",".join(settings.cors_origins)
     app.config.CORS_ALLOW_HEADERS = (
