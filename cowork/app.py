@@ -10,11 +10,14 @@ from itertools import count
 
 from sanic import HTTPResponse, Request, Sanic
 
+from cowork.actors import lifecycle as actors_lifecycle
 from cowork.actors.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
 from cowork.http.docs import SCHEMAS
 from cowork.http.problems import install_error_handlers
 from cowork.metrics import Metrics, route_group
+from cowork.payments import lifecycle as payments_lifecycle
+from cowork.realtime import lifecycle as realtime_lifecycle
 from cowork.realtime.bus import Bus
 from cowork.store.db import close_orm, init_orm
 
@@ -125,12 +128,10 @@ def _install_lifecycle(app: Sanic, settings: Settings) -> None:
     async def stop_bus(app: Sanic) -> None:
         await app.ctx.bus.close()
 
-    from cowork.actors import lifecycle as actors_lifecycle
-    from cowork.realtime import lifecycle as realtime_lifecycle
-
     # Registered after the ORM and bus: started after them, stopped before them.
     realtime_lifecycle.install(app)  # outbox relay + hub
     actors_lifecycle.install(app)  # space actors + timer
+    payments_lifecycle.install(app)  # Stripe gateway + refund retries (needs the actors)
 
 
 def _install_blueprints(app: Sanic) -> None:

@@ -57,8 +57,21 @@ def run_server(settings: Settings) -> None:
     from cowork.app import create_app
 
     app = create_app(settings)
+
+    @app.after_server_start
+    async def dump_tasks_on_sigusr1(app: object) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
+
     app.run(host=settings.host, port=settings.port, single_process=True, access_log=False,
             motd=False)
+
+
+def _dump_tasks() -> None:
+    """`kill -USR1 <pid>`: print every asyncio task's stack (for a node that will not stop)."""
+    for task in asyncio.all_tasks():
+        print(f"--- task {task.get_name()}", file=sys.stderr)
+        task.print_stack(limit=8, file=sys.stderr)
 
 
 def _migrate(_: argparse.Namespace) -> int:

@@ -34,6 +34,8 @@ class Settings:
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    stripe_timeout_seconds: float = 10.0
+    refund_retry_seconds: float = 15.0  # how often queued refunds (Stripe was down) are retried
     node_id: str = "node-1"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,13 +140,20 @@ async def start_server(settings: Settings, clock: Clock | None = None) -> tuple[
     return RunningServer(app, f"http://127.0.0.1:{settings.port}", settings), srv
 
 
-async def stop_server(srv: Any) -> None:
-    await srv.before_stop()
-    for conn in list(srv.connections):
-        conn.close_if_idle() or conn.abort()
-    srv.close()
-    await srv.wait_closed()
-    await srv.after_stop()
+async def stop_server(srv: Any, timeout: float = 30) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await srv.before_stop()
+            for conn in list(srv.connections):
+                conn.close_if_idle() or conn.abort()
+            srv.close()
+            await srv.wait_closed()
+            await srv.after_stop()
+    except TimeoutError:
+        for task in asyncio.all_tasks():  # show what would not stop
+            print(f"--- task {task.get_name()}", file=sys.stderr)
+            task.print_stack(limit=8, file=sys.stderr)
+        raise
 
 
 @pytest.fixture

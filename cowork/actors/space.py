@@ -49,12 +49,14 @@ from cowork.domain.states import (
 from cowork.domain.timeline import Timeline, free_intervals
 from cowork.store import bookings as store
 from cowork.store.bookings import BookingRow, SlotConflict, SpaceRules
+from cowork.store.db import db
 from cowork.store.events import emit_booking_event
 
 log = logging.getLogger("cowork.actors.space")
 T = TypeVar("T")
 
 RULES_MAX_AGE = timedelta(seconds=30)
+ID_BLOCK = 32
 EVENT_FOR_STATUS = {
     BookingStatus.HELD: "booking.held",
     BookingStatus.CONFIRMED: "booking.confirmed",
@@ -137,6 +139,7 @@ class SpaceActor(Actor[Command]):
         self._rules: SpaceRules | None = None
         self._rules_at: datetime | None = None
         self._pending: list[BookingRow] = []  # rows changed as a side effect of a write
+        self._ids: list[int] = []  # reserved booking ids
 
     # -- state -----------------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -227,26 +230,47 @@ class SpaceActor(Actor[Command]):
         deadline = self._deadline(status, slot.start, slot.end, expires_at)
         assert cmd.requester.user_id is not None
 
-        async def write(conn: BaseDBAsyncClient) -> BookingRow:
-            await self._expire_stale_holds(conn, now)
-            row = await store.insert_booking(
-                conn,
-                space_id=self.space_id,
-                location_id=rules.location_id,
-                user_id=cmd.requester.user_id,
-                starts_at=slot.start,
-                ends_at=slot.end,
-                status=status,
-                price_cents=price,
-                currency=rules.currency,
-                expires_at=expires_at,
-                deadline_at=deadline,
-            )
-            await emit_booking_event(conn, EVENT_FOR_STATUS[status], row.facts())
-            await self._store_response(conn, cmd.idempotency_id, 201, row)
-            return row
+        row = BookingRow(
+            id=await self._next_id(),
+            space_id=self.space_id,
+            location_id=rules.location_id,
+            user_id=cmd.requester.user_id,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            status=status,
+            price_cents=price,
+            currency=rules.currency,
+            expires_at=expires_at,
+            deadline_at=deadline,
+            checked_in_at=None,
+            cancel_reason=None,
+            created_at=now,
+        )
+        stale = self._stale_holds(slot, now)
 
-        return await self._commit(write, slot)
+        async def write(conn: BaseDBAsyncClient) -> BookingRow:
+            if stale:  # rare: a lapsed hold the timer has not reached yet stands in the way
+                await self._expire_stale_holds(conn, now)
+            return await store.insert_booking(
+                conn, row, EVENT_FOR_STATUS[status], cmd.idempotency_id
+            )
+
+        try:
+            return await self._commit(write, slot, single_statement=not stale)
+        except SlotTakenError:
+            # Another node's hold, lapsed but not yet expired by any timer: expire it and retry.
+            if stale or not self._stale_holds(slot, now):
+                raise
+            stale = True
+            return await self._commit(write, slot)
+
+    async def _next_id(self) -> int:
+        if not self._ids:
+            self._ids = await store.next_booking_ids(ID_BLOCK)
+        return self._ids.pop(0)
+
+    def _stale_holds(self, slot: Slot, now: datetime) -> bool:
+        return any(self._holds.get(b, now) < now for b in self.timeline.conflicts(slot))
 
     def _raise_if_taken(self, slot: Slot, now: datetime) -> None:
         for booking_id in self.timeline.conflicts(slot):
@@ -442,12 +466,19 @@ class SpaceActor(Actor[Command]):
         return await self._commit(write, slot)
 
     async def _commit(
-        self, write: Callable[[BaseDBAsyncClient], Awaitable[T]], slot: Slot | None
+        self,
+        write: Callable[[BaseDBAsyncClient], Awaitable[T]],
+        slot: Slot | None,
+        *,
+        single_statement: bool = False,
     ) -> T:
         self._pending = []
         try:
-            async with in_transaction() as conn:
-                result = await write(conn)
+            if single_statement:  # one statement is atomic on its own: skip BEGIN/COMMIT
+                result = await write(db())
+            else:
+                async with in_transaction() as conn:
+                    result = await write(conn)
         except SlotConflict:
             await self._load()  # another node won; memory was stale
             raise SlotTakenError("another booking holds this slot") from None

@@ -17,6 +17,7 @@ from cowork.http.auth import require_role, require_user
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
 from cowork.http.problems import ApiError
+from cowork.store import audit
 from cowork.store.models import Location, User
 
 bp = Blueprint("accounts")
@@ -263,7 +264,13 @@ async def _administer(admin: Principal, user: User, patch: AdminUserPatch) -> li
         locations = await _existing_locations(patch.managed_location_ids)
     elif role is not Role.MANAGER:
         locations = []
-    async with in_transaction():
+    managed_before = await _managed_ids(user)
+    before = {
+        "role": user.role,
+        "is_active": user.is_active,
+        "managed_location_ids": managed_before,
+    }
+    async with in_transaction() as conn:
         user.role = role.value
         if patch.is_active is not None:
             user.is_active = patch.is_active
@@ -272,6 +279,14 @@ async def _administer(admin: Principal, user: User, patch: AdminUserPatch) -> li
             await user.managed_locations.clear()
             if locations:
                 await user.managed_locations.add(*locations)
+        after = {
+            "role": user.role,
+            "is_active": user.is_active,
+            "managed_location_ids": (
+                managed_before if locations is None else sorted(loc.id for loc in locations)
+            ),
+        }
+        await audit.record(conn, admin.user_id, "update", "user", user.id, None, before, after)
     if user.is_active is False:
         await refresh.revoke_user(user.id, now=utcnow())
     return await _managed_ids(user)

@@ -34,6 +34,7 @@ from cowork.http.parsing import (
     parse_body,
     parse_query,
 )
+from cowork.payments.refunds import refund_after_cancel
 from cowork.store.bookings import BookingRow, floor_snapshot, get_booking
 from cowork.store.models import Booking
 
@@ -172,6 +173,7 @@ async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPRespon
     outcome: Cancelled = await request.app.ctx.registry.ask(
         space_id, Cancel(requester, booking_id, reason, request.ctx.idempotency_id)
     )
+    await refund_after_cancel(request.app, outcome)  # by the policy's percent; never raises
     return _booking(outcome.booking)
 
 

@@ -40,7 +40,7 @@ async def _database_ok() -> bool:
     try:
         async with asyncio.timeout(2):
             await db().execute_query("SELECT 1")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means not ready
         return False
     return True
 

@@ -82,6 +82,9 @@ def parse_query(request: Request, model: type[B]) -> B:
         ) from exc
 
 
+MAX_ID = 2**31 - 1  # ids are int4 except bookings and events, which stay far below it
+
+
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
 

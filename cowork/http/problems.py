@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import json as json_response
@@ -122,7 +123,21 @@ def install_error_handlers(app: Sanic) -> None:
 
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        if _out_of_range(exc):
+            return problem(400, "invalid_parameter", "Invalid parameter",
+                           "A parameter is outside the range the server accepts.",
+                           request=request)
         return _internal(request, exc)
+
+
+def _out_of_range(exc: BaseException) -> bool:
+    """asyncpg refuses to encode an argument (e.g. an id beyond int4): the client's input."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, asyncpg.exceptions.DataError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _internal(request: Request, exc: BaseException) -> HTTPResponse:

@@ -11,6 +11,7 @@ MODULES = (
     "accounts",
     "catalogue",
     "manage",
+    "reports",
     "bookings",
     "payments",
     "streams",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -71,6 +72,8 @@ class Bus:
         if self._nc is not None and not self._nc.is_closed:
             try:
                 await self._nc.drain()
-            except Exception:
-                await self._nc.close()
+            except Exception:  # noqa: BLE001
+                # NATS is down or reconnecting: nothing left to flush, just let go.
+                with contextlib.suppress(Exception):
+                    await self._nc.close()
         self._nc = None

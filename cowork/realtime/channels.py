@@ -65,7 +65,7 @@ class Route:
     space_id: int | None = None
     user_id: int | None = None
 
-    def keys(self) -> tuple[Channel, ...]:
+    def channels(self) -> tuple[Channel, ...]:
         if self.user_id is not None:
             return (Channel(ChannelKind.USER, self.user_id),)
         out: list[Channel] = []

@@ -203,7 +203,7 @@ class Hub:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (NATS still settling: keep trying)
                 log.warning("hub resubscribe failed: %s; retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_RESUBSCRIBE_BACKOFF, backoff * 2)
@@ -211,7 +211,7 @@ class Hub:
     async def _on_message(self, msg: Msg) -> None:
         try:
             seq = msg.metadata.sequence.stream
-        except Exception:
+        except ValueError:  # not a JetStream message
             return
         if seq <= self.last_seq:
             return  # a consumer reset re-delivered it; every client already has it
@@ -223,7 +223,7 @@ class Hub:
             return
         self.delivered += 1
         self._observe_lag(delivery)
-        for channel in route_of(msg.subject).keys():
+        for channel in route_of(msg.subject).channels():
             self.deliver(channel, delivery)
 
     def _observe_lag(self, delivery: Delivery) -> None:
@@ -258,7 +258,8 @@ class Hub:
         )
         try:
             info = await sub.consumer_info()
-            total = info.num_pending + (info.delivered.consumer_seq or 0)
+            delivered = info.delivered.consumer_seq if info.delivered else None
+            total = (info.num_pending or 0) + (delivered or 0)
             if total > self._settings.replay_max_events:
                 raise ReplayTooLongError(total)
             seen = 0

@@ -1,4 +1,4 @@
-"""The outbox relay: committed outbox rows → JetStream, in id order, each exactly once in the stream.
+"""The outbox relay: committed outbox rows → JetStream, in id order, once each in the stream.
 
 One relay publishes at a time cluster-wide (a transaction-scoped advisory lock), so rows reach
 the stream in id order and per-space order holds however many nodes run. A row is marked only
@@ -73,12 +73,18 @@ class OutboxRelay:
         self._settings = settings
         self._metrics = metrics
         self._wake = asyncio.Event()
+        self._reconnected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._origin: str | None = None
         self.published = 0
 
     def wake(self) -> None:
         """A transaction with outbox rows committed: publish soon. Never blocks."""
+        self._wake.set()
+
+    def reconnected(self) -> None:
+        """NATS is back: end any backoff now."""
+        self._reconnected.set()
         self._wake.set()
 
     def start(self) -> None:
@@ -96,22 +102,28 @@ class OutboxRelay:
         backoff = 0.0
         while True:
             self._wake.clear()
+            self._reconnected.clear()
             delay = self._settings.outbox_poll_seconds
             try:
                 contended = await self.drain()
+                if backoff:
+                    log.info("outbox relay publishing again")
                 backoff = 0.0
                 if contended:
                     delay = CONTENDED_RETRY
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (NATS or the database is away: back off)
+                if not backoff:
+                    log.warning("outbox relay paused: %s", exc or type(exc).__name__)
                 backoff = min(MAX_BACKOFF, max(0.1, backoff * 2))
                 delay = backoff
-                log.warning("outbox relay: %s; retrying in %.1fs", exc or type(exc).__name__, delay)
             await self._measure_lag()
+            # While backing off only a reconnect cuts the wait short, not every commit's wake.
+            signal = self._reconnected if backoff else self._wake
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
-                    await self._wake.wait()
+                    await signal.wait()
 
     async def drain(self) -> bool:
         """Publish until the outbox is empty; True if another node's relay held the lock."""
@@ -138,7 +150,7 @@ class OutboxRelay:
             for row in rows:
                 try:
                     await self._publish(row, origin)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 (re-raised after the commit below)
                     # Stop at the first failure: publishing later rows first would reorder them.
                     failure = exc
                     break
@@ -173,6 +185,6 @@ class OutboxRelay:
     async def _measure_lag(self) -> None:
         try:
             _, rows = await db().execute_query(_LAG)
-        except Exception:
+        except Exception:  # noqa: BLE001 (a metric must never stop the relay)
             return
         self._metrics.outbox_lag.set(float(rows[0]["lag"]) if rows else 0.0)

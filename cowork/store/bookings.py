@@ -18,7 +18,8 @@ from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
 from cowork.domain.states import LIVE_STATUSES, BookingStatus
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
-from cowork.store.events import BookingFacts
+from cowork.store.events import BookingFacts, add_booking_event
+from cowork.store.sql import Script
 
 COLUMNS = (
     "id, space_id, location_id, user_id, starts_at, ends_at, status, price_cents, currency, "
@@ -167,38 +168,50 @@ def is_exclusion_violation(exc: IntegrityError) -> bool:
     return isinstance(cause, asyncpg.exceptions.ExclusionViolationError)
 
 
+async def next_booking_ids(count: int) -> list[int]:
+    """Reserve booking ids, so a hold's row, events and response go out in one statement."""
+    rows = await db().execute_query_dict(
+        "SELECT nextval('bookings_id_seq') AS id FROM generate_series(1, $1)", [count]
+    )
+    return [int(r["id"]) for r in rows]
+
+
+_INSERT_BOOKING = (
+    "INSERT INTO bookings (id, space_id, location_id, user_id, starts_at, ends_at, status, "
+    "price_cents, currency, expires_at, deadline_at, created_at, updated_at) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+)
+_STORE_RESPONSE = (
+    "UPDATE idempotency_keys SET response_status = ?, response_body = ?::jsonb WHERE id = ?"
+)
+
+
 async def insert_booking(
-    conn: BaseDBAsyncClient,
-    *,
-    space_id: int,
-    location_id: int,
-    user_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    status: BookingStatus,
-    price_cents: int,
-    currency: str,
-    expires_at: datetime | None,
-    deadline_at: datetime | None,
+    conn: BaseDBAsyncClient, row: BookingRow, event_type: str, idempotency_id: int | None
 ) -> BookingRow:
+    """Insert the booking, its events and the idempotent response in one atomic statement."""
+    script = Script()
+    inserted = script.add(
+        _INSERT_BOOKING,
+        row.id,
+        row.space_id,
+        row.location_id,
+        row.user_id,
+        row.starts_at,
+        row.ends_at,
+        row.status.value,
+        row.price_cents,
+        row.currency,
+        row.expires_at,
+        row.deadline_at,
+        row.created_at,
+        row.created_at,
+    )
+    add_booking_event(script, event_type, row.facts())
+    if idempotency_id is not None:
+        script.add(_STORE_RESPONSE, 201, json.dumps(row.to_json()), idempotency_id)
     try:
-        rows = await conn.execute_query_dict(
-            "INSERT INTO bookings (space_id, location_id, user_id, starts_at, ends_at, status, "
-            "price_cents, currency, expires_at, deadline_at) "
-            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}",
-            [
-                space_id,
-                location_id,
-                user_id,
-                starts_at,
-                ends_at,
-                status.value,
-                price_cents,
-                currency,
-                expires_at,
-                deadline_at,
-            ],
-        )
+        rows = await script.run(conn, f"SELECT {COLUMNS} FROM {inserted}")
     except IntegrityError as exc:
         if is_exclusion_violation(exc):
             raise SlotConflict from exc

@@ -1,6 +1,5 @@
 """Catalogue reads shared by the public and management APIs, and the dicts they answer with."""
 
-
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -15,9 +14,9 @@ from cowork.domain.schedule import BookingLimits
 from cowork.domain.states import LIVE_STATUSES
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
-from cowork.store.models import Amenity, AuditEntry, Closure, Location, Space
+from cowork.store.models import Amenity, Closure, Location, Space
 
-_MAX_ID = 2**31 - 1  # ids are int4; anything larger cannot exist and must not reach asyncpg
+MAX_ID = 2**31 - 1  # ids are int4; anything larger cannot exist and must not reach asyncpg
 # Literal statuses (not a parameter) so the planner can use the exclusion constraint's
 # partial gist index on (space_id, tstzrange(starts_at, ends_at, '[)')).
 # All SQL in this module is assembled from constant fragments; every value is a $n parameter.
@@ -134,7 +133,7 @@ async def amenities_by_code(codes: list[str]) -> tuple[list[Amenity], list[str]]
 
 
 def _valid_id(value: int) -> bool:
-    return 0 < value <= _MAX_ID
+    return 0 < value <= MAX_ID
 
 
 async def get_location(location_id: int, *, public: bool) -> Location:
@@ -174,26 +173,6 @@ async def upcoming_closures(location: Location, *, today: date | None = None) ->
         today = datetime.now(load_zone(location.timezone)).date()
     return await Closure.filter(location_id=location.id, end_date__gte=today).order_by(
         "start_date", "id"
-    )
-
-
-async def audit(
-    actor_id: int,
-    action: str,
-    entity: str,
-    entity_id: int,
-    location_id: int | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    await AuditEntry.create(
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        location_id=location_id,
-        before=before,
-        after=after,
     )
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from cowork.store.sql import Script
+
 EVENT_VERSION = 1
 
 NOTIFICATION_TITLES = {
@@ -72,56 +74,47 @@ class BookingFacts:
         }
 
 
-_INSERT_OUTBOX = (
+_OUTBOX = (
     "INSERT INTO outbox (subject, type, location_id, space_id, user_id, payload) "
-    "VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
+    "VALUES (?, ?, ?, ?, ?, ?::jsonb), (?, ?, ?, ?, ?, ?::jsonb)"
 )
-_INSERT_NOTIFICATION = (
+_NOTIFICATION = (
     "INSERT INTO notifications (user_id, booking_id, type, title, body, data) "
-    "VALUES ($1, $2, $3, $4, '', $5::jsonb)"
+    "VALUES (?, ?, ?, ?, '', ?::jsonb)"
 )
+
+
+def add_booking_event(script: Script, event_type: str, booking: BookingFacts, **extra: Any) -> None:
+    """Add the public and personal outbox rows (and the notification) of one change."""
+    public = {**booking.public(), **{k: v for k, v in extra.items() if k in PUBLIC_EXTRAS}}
+    personal = json.dumps({**booking.personal(), **extra})
+    script.add(
+        _OUTBOX,
+        public_subject(booking.location_id, booking.space_id, event_type),
+        event_type,
+        booking.location_id,
+        booking.space_id,
+        None,
+        json.dumps(public),
+        user_subject(booking.user_id, event_type),
+        event_type,
+        booking.location_id,
+        booking.space_id,
+        booking.user_id,
+        personal,
+    )
+    title = NOTIFICATION_TITLES.get(event_type)
+    if title is not None:
+        script.add(_NOTIFICATION, booking.user_id, booking.id, event_type, title, personal)
 
 
 async def emit_booking_event(
     conn: BaseDBAsyncClient, event_type: str, booking: BookingFacts, **extra: Any
 ) -> None:
-    """Write the public and personal outbox rows (and the notification) of one change."""
-    public = {**booking.public(), **{k: v for k, v in extra.items() if k in PUBLIC_EXTRAS}}
-    personal = {**booking.personal(), **extra}
-    await conn.execute_query(
-        _INSERT_OUTBOX,
-        [
-            public_subject(booking.location_id, booking.space_id, event_type),
-            event_type,
-            booking.location_id,
-            booking.space_id,
-            None,
-            json.dumps(public),
-        ],
-    )
-    await conn.execute_query(
-        _INSERT_OUTBOX,
-        [
-            user_subject(booking.user_id, event_type),
-            event_type,
-            booking.location_id,
-            booking.space_id,
-            booking.user_id,
-            json.dumps(personal),
-        ],
-    )
-    title = NOTIFICATION_TITLES.get(event_type)
-    if title is not None:
-        await conn.execute_query(
-            _INSERT_NOTIFICATION,
-            [
-                booking.user_id,
-                booking.id,
-                event_type,
-                title,
-                json.dumps(personal),
-            ],
-        )
+    """Write one change's events in a single statement (inside the caller's transaction)."""
+    script = Script()
+    add_booking_event(script, event_type, booking, **extra)
+    await script.run(conn)
 
 
 # Extra fields safe to publish on public subjects (never who, only what happened to the slot).

@@ -117,6 +117,7 @@ class Booking(Timestamped):
     deadline_at = fields.DatetimeField(null=True)
     checked_in_at = fields.DatetimeField(null=True)
     cancel_reason = fields.CharField(max_length=32, null=True)
+    expiring_notified_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "bookings"
@@ -151,7 +152,12 @@ class Refund(Model):
     payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
         "models.Payment", related_name="refunds", on_delete=fields.RESTRICT
     )
-    stripe_refund_id = fields.CharField(max_length=128, unique=True)
+    stripe_refund_id = fields.CharField(max_length=128, unique=True, null=True)
+    idempotency_key = fields.CharField(max_length=255, unique=True, null=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
     amount_cents = fields.IntField()
     reason = fields.CharField(max_length=255, default="")
     status = fields.CharField(max_length=32, default="pending")

@@ -13,8 +13,9 @@ def cluster(database_url, infra, tmp_path) -> Iterator:
     started: list[Node] = []
 
     def start(node_id: str, port: int | None = None, **extra: str) -> Node:
-        node = start_node(node_env(database_url, infra.nats_url, **extra), node_id, tmp_path,
-                          port=port)
+        node = start_node(
+            node_env(database_url, infra.nats_url, **extra), node_id, tmp_path, port=port
+        )
         started.append(node)
         return node
 

@@ -42,23 +42,37 @@ class Node:
 
 def node_env(database_url: str, nats_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COWORK_", "STRIPE_"))}
-    env.update(COWORK_ENV="test", DATABASE_URL=database_url, NATS_URL=nats_url,
-               JWT_SECRET=JWT_SECRET, COWORK_LOG_FORMAT="text", COWORK_DB_POOL_SIZE="10")
+    env.update(
+        COWORK_ENV="test",
+        DATABASE_URL=database_url,
+        NATS_URL=nats_url,
+        JWT_SECRET=JWT_SECRET,
+        COWORK_LOG_FORMAT="text",
+        COWORK_DB_POOL_SIZE="10",
+    )
     env.update(extra)
     return env
 
 
-def start_node(env: dict[str, str], node_id: str, log_dir: Path, port: int | None = None,
-               ready_timeout: float = 40) -> Node:
+def start_node(
+    env: dict[str, str],
+    node_id: str,
+    log_dir: Path,
+    port: int | None = None,
+    ready_timeout: float = 40,
+) -> Node:
     port = port or free_port()
     env = {**env, "PORT": str(port), "COWORK_NODE_ID": node_id}
     log_path = log_dir / f"{node_id}-{port}.log"
     with log_path.open("ab") as logfile:
-        proc = subprocess.Popen([sys.executable, "-m", "cowork", "serve"], env=env,
-                                stdout=logfile, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cowork", "serve"],
+            env=env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+        )
     node = Node(node_id, port, proc, log_path, env)
-    if wait_http_ok(f"{node.url}/readyz", timeout=ready_timeout,
-                    alive=lambda: proc.poll() is None):
+    if wait_http_ok(f"{node.url}/readyz", timeout=ready_timeout, alive=lambda: proc.poll() is None):
         return node
     node.stop(signal.SIGKILL)
     raise RuntimeError(f"node {node_id} did not become ready:\n{node.log()}")

@@ -32,8 +32,9 @@ def quarter(t: datetime) -> datetime:
 
 @pytest.fixture
 async def short_ttl_server(settings):
-    running, srv = await start_server(replace(settings, hold_ttl_seconds=2,
-                                              timer_max_sleep_seconds=30))
+    running, srv = await start_server(
+        replace(settings, hold_ttl_seconds=2, timer_max_sleep_seconds=30)
+    )
     try:
         yield running
     finally:
@@ -48,8 +49,9 @@ async def test_unpaid_hold_expires_without_any_request(short_ttl_server):
     start = quarter(datetime.now(UTC) + timedelta(days=2))
     body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
     async with httpx.AsyncClient(base_url=short_ttl_server.url) as http:
-        r = await http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                            headers=auth(s, member))
+        r = await http.post(
+            f"/api/v1/spaces/{space.id}/bookings", json=body, headers=auth(s, member)
+        )
         assert r.status_code == 201 and r.json()["status"] == "held"
         booking_id = r.json()["id"]
 
@@ -59,8 +61,9 @@ async def test_unpaid_hold_expires_without_any_request(short_ttl_server):
 
         # Only the timer acts here: the test sends nothing but reads.
         await poll(status, lambda st: st == "expired")
-        r = await http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                            headers=auth(s, other))
+        r = await http.post(
+            f"/api/v1/spaces/{space.id}/bookings", json=body, headers=auth(s, other)
+        )
         assert r.status_code == 201
 
 
@@ -83,8 +86,11 @@ async def test_no_show_is_released_at_start_plus_grace(clocked):
     start = clock.now() + timedelta(hours=1)
     body = {"start": start.isoformat(), "end": (start + timedelta(hours=3)).isoformat()}
     async with httpx.AsyncClient(base_url=server.url) as http:
-        booking = (await http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                                   headers=auth(s, member))).json()
+        booking = (
+            await http.post(
+                f"/api/v1/spaces/{space.id}/bookings", json=body, headers=auth(s, member)
+            )
+        ).json()
         assert booking["status"] == "confirmed"
         clock.set(start + timedelta(seconds=s.no_show_grace_seconds) - timedelta(seconds=1))
         await server.app.ctx.timer.sweep()
@@ -96,9 +102,11 @@ async def test_no_show_is_released_at_start_plus_grace(clocked):
         assert got.json()["status"] == "no_show"
         # the rest of the slot is bookable again
         rest = quarter(clock.now()) + timedelta(minutes=15)
-        r = await http.post(f"/api/v1/spaces/{space.id}/bookings", headers=auth(s, member),
-                            json={"start": rest.isoformat(),
-                                  "end": (start + timedelta(hours=3)).isoformat()})
+        r = await http.post(
+            f"/api/v1/spaces/{space.id}/bookings",
+            headers=auth(s, member),
+            json={"start": rest.isoformat(), "end": (start + timedelta(hours=3)).isoformat()},
+        )
         assert r.status_code == 201, r.text
 
 
@@ -111,8 +119,11 @@ async def test_checked_in_booking_completes_after_its_end(clocked):
     start = clock.now() + timedelta(hours=1)
     body = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
     async with httpx.AsyncClient(base_url=server.url) as http:
-        booking = (await http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                                   headers=auth(s, member))).json()
+        booking = (
+            await http.post(
+                f"/api/v1/spaces/{space.id}/bookings", json=body, headers=auth(s, member)
+            )
+        ).json()
         url = f"/api/v1/spaces/{space.id}/bookings/{booking['id']}/check-in"
         clock.set(start - timedelta(minutes=20))
         assert (await http.post(url, headers=auth(s, member))).status_code == 409
@@ -134,8 +145,11 @@ async def test_confirmed_free_booking_without_check_in_becomes_no_show_not_compl
     start = clock.now() + timedelta(hours=1)
     body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
     async with httpx.AsyncClient(base_url=server.url) as http:
-        booking = (await http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                                   headers=auth(s, member))).json()
+        booking = (
+            await http.post(
+                f"/api/v1/spaces/{space.id}/bookings", json=body, headers=auth(s, member)
+            )
+        ).json()
         clock.set(start + timedelta(hours=2))
         await server.app.ctx.timer.sweep()
         got = await http.get(f"/api/v1/bookings/{booking['id']}", headers=auth(s, member))

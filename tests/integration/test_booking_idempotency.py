@@ -27,8 +27,12 @@ async def setup(server):
 async def test_same_key_same_body_returns_the_stored_response(client, setup, db):
     space, headers, start = setup
     url = f"/api/v1/spaces/{space.id}/bookings"
-    first = await client.post(url, json=body_for(start), headers={**headers, "Idempotency-Key": "k1"})
-    again = await client.post(url, json=body_for(start), headers={**headers, "Idempotency-Key": "k1"})
+    first = await client.post(
+        url, json=body_for(start), headers={**headers, "Idempotency-Key": "k1"}
+    )
+    again = await client.post(
+        url, json=body_for(start), headers={**headers, "Idempotency-Key": "k1"}
+    )
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert again.headers["idempotent-replayed"] == "true"
@@ -59,8 +63,11 @@ async def test_a_refusal_is_replayed_too(client, setup, server):
 
 async def test_invalid_key_is_400(client, setup):
     space, headers, start = setup
-    r = await client.post(f"/api/v1/spaces/{space.id}/bookings", json=body_for(start),
-                          headers={**headers, "Idempotency-Key": "x" * 300})
+    r = await client.post(
+        f"/api/v1/spaces/{space.id}/bookings",
+        json=body_for(start),
+        headers={**headers, "Idempotency-Key": "x" * 300},
+    )
     assert r.status_code == 400
     assert r.json()["code"] == "invalid_idempotency_key"
 
@@ -75,15 +82,17 @@ async def test_retry_after_a_lost_response_returns_the_original_booking(client, 
     writer.write(
         f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Authorization: {headers['Authorization']}\r\nIdempotency-Key: lost-1\r\n"
-        f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+        f"Content-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
     )
     await writer.drain()
     writer.close()  # hang up without reading the response
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 20
     while True:
-        r = await client.post(path, json=body_for(start),
-                              headers={**headers, "Idempotency-Key": "lost-1"})
+        r = await client.post(
+            path, json=body_for(start), headers={**headers, "Idempotency-Key": "lost-1"}
+        )
         if r.status_code != 409 or r.json()["code"] != "idempotency_key_in_flight":
             break
         assert loop.time() < deadline, "the key never settled"

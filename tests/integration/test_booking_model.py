@@ -3,10 +3,13 @@ checked step by step against a tiny reference model and the transition table."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from cowork.actors.clock import ManualClock
 from cowork.actors.commands import (
@@ -37,13 +40,15 @@ move = st.tuples(st.just("reschedule"), st.integers(0, 30), st.integers(1, 40))
 advance = st.tuples(st.just("advance"), st.integers(1, 16), st.just(0))  # quarter hours
 confirm = st.tuples(st.just("confirm"), st.integers(0, 30), st.just(0))
 check_in = st.tuples(st.just("check_in"), st.integers(0, 30), st.just(0))
-commands = st.lists(st.one_of(hold, cancel, move, advance, confirm, check_in),
-                    min_size=1, max_size=25)
+commands = st.lists(
+    st.one_of(hold, cancel, move, advance, confirm, check_in), min_size=1, max_size=25
+)
 
 
 async def live_rows(space_id: int) -> dict[int, tuple[datetime, datetime, str]]:
     rows = await db().execute_query_dict(
-        "SELECT id, starts_at, ends_at, status FROM bookings WHERE space_id = $1", [space_id])
+        "SELECT id, starts_at, ends_at, status FROM bookings WHERE space_id = $1", [space_id]
+    )
     return {r["id"]: (r["starts_at"], r["ends_at"], r["status"]) for r in rows}
 
 
@@ -55,8 +60,14 @@ async def engine(orm):
     timer_box: list[TimerActor] = []
 
     def factory(space_id: int) -> SpaceActor:
-        return SpaceActor(space_id, clock=clock, timing=timing, mailbox_size=64,
-                          idle_seconds=None, after_commit=lambda _: None)
+        return SpaceActor(
+            space_id,
+            clock=clock,
+            timing=timing,
+            mailbox_size=64,
+            idle_seconds=None,
+            after_commit=lambda _: None,
+        )
 
     registry = ActorRegistry(factory, metrics)
     timer_box.append(TimerActor(registry, clock, metrics))
@@ -66,8 +77,11 @@ async def engine(orm):
     await registry.stop()
 
 
-@hsettings(max_examples=25, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@hsettings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=commands)
 async def test_random_commands_follow_the_model(engine, steps):
     clock, registry, timer, loc, user = engine
@@ -78,8 +92,13 @@ async def test_random_commands_follow_the_model(engine, steps):
     seen: dict[int, str] = {}
 
     def live_overlap(start, end, ignore=None):
-        return any(b[2] in {"held", "confirmed", "checked_in"} and b[0] < end and start < b[1]
-                   and i != ignore for i, b in model.items())
+        return any(
+            b[2] in {"held", "confirmed", "checked_in"}
+            and b[0] < end
+            and start < b[1]
+            and i != ignore
+            for i, b in model.items()
+        )
 
     for op, a, b in steps:
         ids = sorted(model)
@@ -137,8 +156,9 @@ async def test_random_commands_follow_the_model(engine, steps):
             target = ids[a % len(ids)]
             rec = model[target]
             now = clock.now()
-            allowed = (rec[2] == "confirmed"
-                       and rec[0] - timedelta(minutes=15) <= now < rec[0] + GRACE)
+            allowed = (
+                rec[2] == "confirmed" and rec[0] - timedelta(minutes=15) <= now < rec[0] + GRACE
+            )
             try:
                 await registry.ask(space.id, CheckIn(me, target))
                 assert allowed
@@ -154,13 +174,14 @@ async def test_random_commands_follow_the_model(engine, steps):
             assert status == model[booking_id][2], (booking_id, status, model[booking_id])
             before = seen.get(booking_id)
             if before is not None and before != status:
-                assert any(TRANSITIONS.get((BookingStatus(before), act)) == BookingStatus(status)
-                           for act in _actions()), (before, status)
+                assert any(
+                    TRANSITIONS.get((BookingStatus(before), act)) == BookingStatus(status)
+                    for act in _actions()
+                ), (before, status)
             seen[booking_id] = status
         # live bookings never overlap
-        live = sorted((s, e) for s, e, st_ in rows.values()
-                      if BookingStatus(st_) in LIVE_STATUSES)
-        for (s1, e1), (s2, _) in zip(live, live[1:], strict=False):
+        live = sorted((s, e) for s, e, st_ in rows.values() if BookingStatus(st_) in LIVE_STATUSES)
+        for (_s1, e1), (s2, _) in itertools.pairwise(live):
             assert e1 <= s2
 
 

@@ -37,9 +37,9 @@ def local(y, m, d, h, mi=0) -> str:
 @pytest.mark.parametrize(
     ("now", "start", "end", "hours"),
     [
-        # spring forward: 02:00 → 03:00 on 2027-03-28, so 00:00–06:00 lasts 5 hours
+        # spring forward: 02:00 → 03:00 on 2027-03-28, so 00:00-06:00 lasts 5 hours
         (datetime(2027, 3, 20, tzinfo=UTC), (2027, 3, 28, 0), (2027, 3, 28, 6), 5),
-        # fall back: 03:00 → 02:00 on 2027-10-31, so 00:00–06:00 lasts 7 hours
+        # fall back: 03:00 → 02:00 on 2027-10-31, so 00:00-06:00 lasts 7 hours
         (datetime(2027, 10, 20, tzinfo=UTC), (2027, 10, 31, 0), (2027, 10, 31, 6), 7),
     ],
 )
@@ -50,9 +50,11 @@ async def test_dst_nights_are_priced_by_real_hours(clocked, now, start, end, hou
     space = await make_space(loc, hourly_price_cents=1000)
     member = await make_user()
     async with httpx.AsyncClient(base_url=server.url) as http:
-        r = await http.post(f"/api/v1/spaces/{space.id}/bookings",
-                            json={"start": local(*start), "end": local(*end)},
-                            headers=auth(server.settings, member))
+        r = await http.post(
+            f"/api/v1/spaces/{space.id}/bookings",
+            json={"start": local(*start), "end": local(*end)},
+            headers=auth(server.settings, member),
+        )
     assert r.status_code == 201, r.text
     assert r.json()["price_cents"] == hours * 1000
 
@@ -67,10 +69,16 @@ async def test_opening_hours_are_local_time_across_dst(clocked):
     url = f"/api/v1/spaces/{space.id}/bookings"
     async with httpx.AsyncClient(base_url=server.url) as http:
         # 07:00Z is 08:00 in Rome before the change (closed) and 09:00 after it (open)
-        before = await http.post(url, headers=headers, json={
-            "start": "2027-03-27T07:00:00+00:00", "end": "2027-03-27T08:00:00+00:00"})
-        after = await http.post(url, headers=headers, json={
-            "start": "2027-03-29T07:00:00+00:00", "end": "2027-03-29T08:00:00+00:00"})
+        before = await http.post(
+            url,
+            headers=headers,
+            json={"start": "2027-03-27T07:00:00+00:00", "end": "2027-03-27T08:00:00+00:00"},
+        )
+        after = await http.post(
+            url,
+            headers=headers,
+            json={"start": "2027-03-29T07:00:00+00:00", "end": "2027-03-29T08:00:00+00:00"},
+        )
     assert before.status_code == 422
     assert before.json()["code"] == "outside_opening_hours"
     assert after.status_code == 201, after.text
@@ -80,15 +88,23 @@ async def test_opening_hours_are_local_time_across_dst(clocked):
     ("body", "code"),
     [
         ({"start": "2027-03-29T09:00:00", "end": "2027-03-29T10:00:00"}, "validation_failed"),
-        ({"start": "2027-03-29T09:07:00+02:00", "end": "2027-03-29T10:00:00+02:00"},
-         "slot_granularity"),
+        (
+            {"start": "2027-03-29T09:07:00+02:00", "end": "2027-03-29T10:00:00+02:00"},
+            "slot_granularity",
+        ),
         ({"start": "2027-03-29T10:00:00+02:00", "end": "2027-03-29T10:00:00+02:00"}, None),
-        ({"start": "2027-02-01T10:00:00+01:00", "end": "2027-02-01T11:00:00+01:00"},
-         "slot_in_past"),
-        ({"start": "2027-12-01T10:00:00+01:00", "end": "2027-12-01T11:00:00+01:00"},
-         "slot_too_far_ahead"),
-        ({"start": "2027-03-29T10:00:00+02:00", "end": "2027-04-08T10:00:00+02:00"},
-         "slot_too_long"),
+        (
+            {"start": "2027-02-01T10:00:00+01:00", "end": "2027-02-01T11:00:00+01:00"},
+            "slot_in_past",
+        ),
+        (
+            {"start": "2027-12-01T10:00:00+01:00", "end": "2027-12-01T11:00:00+01:00"},
+            "slot_too_far_ahead",
+        ),
+        (
+            {"start": "2027-03-29T10:00:00+02:00", "end": "2027-04-08T10:00:00+02:00"},
+            "slot_too_long",
+        ),
     ],
 )
 async def test_bad_slots_are_422(clocked, body, code):
@@ -97,8 +113,9 @@ async def test_bad_slots_are_422(clocked, body, code):
     space = await make_space(loc)
     member = await make_user()
     async with httpx.AsyncClient(base_url=server.url) as http:
-        r = await http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                            headers=auth(server.settings, member))
+        r = await http.post(
+            f"/api/v1/spaces/{space.id}/bookings", json=body, headers=auth(server.settings, member)
+        )
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     if code:
@@ -120,8 +137,7 @@ async def test_availability_of_a_warm_space_runs_no_query(settings):
     try:
         loc = await make_location()
         space = await make_space(loc)
-        start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0,
-                                                                 microsecond=0)
+        start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
         params = {"from": start.isoformat(), "to": (start + timedelta(hours=8)).isoformat()}
         url = f"/api/v1/spaces/{space.id}/availability"
         async with httpx.AsyncClient(base_url=server.url) as http:
@@ -149,13 +165,19 @@ async def test_full_mailbox_answers_503_with_retry_after(settings):
         loc = await make_location()
         space = await make_space(loc, hourly_price_cents=100)
         users = [await make_user() for _ in range(5)]
-        start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0,
-                                                                 microsecond=0)
+        start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
         body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            responses = await asyncio.gather(*(
-                http.post(f"/api/v1/spaces/{space.id}/bookings", json=body,
-                          headers=auth(settings, users[i % 5])) for i in range(60)))
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        f"/api/v1/spaces/{space.id}/bookings",
+                        json=body,
+                        headers=auth(settings, users[i % 5]),
+                    )
+                    for i in range(60)
+                )
+            )
         codes = [r.status_code for r in responses]
         assert codes.count(201) == 1
         assert set(codes) <= {201, 409, 503}

@@ -29,14 +29,22 @@ async def world(server):
     other = await make_user()
     manager = await make_user("manager", managed=(loc,))
     s = server.settings
-    return {"loc": loc, "paid": paid, "free": free, "member": auth(s, member),
-            "other": auth(s, other), "manager": auth(s, manager), "member_id": member.id}
+    return {
+        "loc": loc,
+        "paid": paid,
+        "free": free,
+        "member": auth(s, member),
+        "other": auth(s, other),
+        "manager": auth(s, manager),
+        "member_id": member.id,
+    }
 
 
 async def test_paid_space_gives_a_hold(client, world):
     start = at(48)
-    r = await client.post(f"/api/v1/spaces/{world['paid'].id}/bookings", json=slot(start, 2),
-                          headers=world["member"])
+    r = await client.post(
+        f"/api/v1/spaces/{world['paid'].id}/bookings", json=slot(start, 2), headers=world["member"]
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["status"] == "held"
@@ -47,8 +55,9 @@ async def test_paid_space_gives_a_hold(client, world):
 
 
 async def test_free_space_is_confirmed(client, world):
-    r = await client.post(f"/api/v1/spaces/{world['free'].id}/bookings", json=slot(at(48)),
-                          headers=world["member"])
+    r = await client.post(
+        f"/api/v1/spaces/{world['free'].id}/bookings", json=slot(at(48)), headers=world["member"]
+    )
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "confirmed"
     assert r.json()["expires_at"] is None
@@ -92,14 +101,20 @@ async def test_reschedule_keeps_old_slot_when_new_is_taken(client, world):
     start = at(120)
     mine = (await client.post(url, json=slot(start), headers=world["member"])).json()
     theirs_start = start + timedelta(hours=3)
-    assert (await client.post(url, json=slot(theirs_start), headers=world["other"])).status_code == 201
-    r = await client.post(f"{url}/{mine['id']}/reschedule", json=slot(theirs_start),
-                          headers=world["member"])
+    assert (
+        await client.post(url, json=slot(theirs_start), headers=world["other"])
+    ).status_code == 201
+    r = await client.post(
+        f"{url}/{mine['id']}/reschedule", json=slot(theirs_start), headers=world["member"]
+    )
     assert r.status_code == 409
     r = await client.get(f"/api/v1/bookings/{mine['id']}", headers=world["member"])
     assert r.json()["start"] == start.isoformat().replace("+00:00", "+00:00")
-    r = await client.post(f"{url}/{mine['id']}/reschedule", json=slot(start + timedelta(hours=5)),
-                          headers=world["member"])
+    r = await client.post(
+        f"{url}/{mine['id']}/reschedule",
+        json=slot(start + timedelta(hours=5)),
+        headers=world["member"],
+    )
     assert r.status_code == 200, r.text
     # the old slot is free again
     assert (await client.post(url, json=slot(start), headers=world["other"])).status_code == 201
@@ -117,8 +132,10 @@ async def test_availability_and_floor(client, world):
     url = f"/api/v1/spaces/{world['paid'].id}/bookings"
     start = at(50)
     await client.post(url, json=slot(start, 2), headers=world["member"])
-    window = {"from": (start - timedelta(hours=1)).isoformat(),
-              "to": (start + timedelta(hours=3)).isoformat()}
+    window = {
+        "from": (start - timedelta(hours=1)).isoformat(),
+        "to": (start + timedelta(hours=3)).isoformat(),
+    }
     r = await client.get(f"/api/v1/spaces/{world['paid'].id}/availability", params=window)
     assert r.status_code == 200, r.text
     busy = r.json()["busy"]

@@ -1,0 +1,395 @@
+"""Analytics: booking and revenue figures per location over a local-date period, and node health.
+
+Definitions of every figure: docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, Field
+from sanic import Blueprint, HTTPResponse, Request, json
+
+from cowork.domain.occupancy import Period, open_time, ratio, seconds
+from cowork.domain.schedule import WEEKDAY_KEYS
+from cowork.http.auth import require_role
+from cowork.http.docs import doc
+from cowork.http.parsing import MAX_ID, Query, parse_query
+from cowork.http.problems import ApiError
+from cowork.http.reports import STAFF, now_of, report_scope
+from cowork.store import analytics as store
+
+bp = Blueprint("analytics", url_prefix="/api/v1/analytics")
+
+TAG = "analytics"
+DEFAULT_DAYS = 30
+QUANTILES = (0.5, 0.9, 0.99)
+
+
+class PeriodQuery(Query):
+    location_id: int | None = Field(None, ge=1, le=MAX_ID)
+    from_: date | None = Field(None, alias="from", description="First local date (inclusive)")
+    to: date | None = Field(None, description="Last local date (inclusive); default today (UTC)")
+
+
+def _period(q: PeriodQuery, now: datetime) -> Period:
+    """`to` defaults to today (UTC) or `from` + 29 days; `from` defaults to `to` - 29 days."""
+    span = timedelta(days=DEFAULT_DAYS - 1)
+    edge = timedelta(days=DEFAULT_DAYS + 2)  # room for the span and local-midnight arithmetic
+    for given in (q.from_, q.to):
+        if given is not None and not date.min + edge <= given <= date.max - edge:
+            raise ApiError(
+                422, "invalid_query", "Invalid query parameters", "The dates are out of range."
+            )
+    last = q.to or (q.from_ + span if q.from_ else now.date())
+    first = q.from_ or last - span
+    return Period(first, last)
+
+
+async def _scope(request: Request) -> tuple[Period, list[store.LocationInfo]]:
+    require_role(request, *STAFF)  # members are refused before their query is read
+    q = parse_query(request, PeriodQuery)
+    ids = await report_scope(request, q.location_id)
+    return _period(q, now_of(request)), await store.locations(ids)
+
+
+def _hours(value: float) -> float:
+    return round(value / 3600, 4)
+
+
+# Overview
+
+
+class Occupancy(BaseModel):
+    booked_hours: float
+    open_hours: float
+    occupancy: float | None
+
+
+class Rates(BaseModel):
+    bookings: int
+    cancelled: int
+    no_shows: int
+    expired_holds: int
+    no_show_rate: float | None
+    cancellation_rate: float | None
+    avg_lead_time_hours: float | None
+
+
+class LocationOverview(Rates, Occupancy):
+    location_id: int
+    name: str
+    timezone: str
+    currency: str
+    revenue_cents: int
+    refunds_cents: int
+    net_revenue_cents: int
+    occupancy_by_space_type: dict[str, Occupancy]
+
+
+class MoneyTotal(BaseModel):
+    revenue_cents: int
+    refunds_cents: int
+    net_revenue_cents: int
+
+
+class OverviewTotals(Rates, Occupancy):
+    revenue_by_currency: dict[str, MoneyTotal]
+    occupancy_by_space_type: dict[str, Occupancy]
+
+
+class PeriodOut(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class Overview(BaseModel):
+    period: PeriodOut
+    locations: list[LocationOverview]
+    totals: OverviewTotals
+
+
+def _occupancy(booked: float, open_: float) -> dict[str, Any]:
+    return {
+        "booked_hours": _hours(booked),
+        "open_hours": _hours(open_),
+        "occupancy": ratio(booked, open_),
+    }
+
+
+def _rates(bookings: int, cancelled: int, no_shows: int, started: int, lead: float | None,
+           expired: int) -> dict[str, Any]:  # fmt: skip
+    return {
+        "bookings": bookings,
+        "cancelled": cancelled,
+        "no_shows": no_shows,
+        "expired_holds": expired,
+        "no_show_rate": ratio(no_shows, started),
+        "cancellation_rate": ratio(cancelled, bookings),
+        "avg_lead_time_hours": None if lead is None else _hours(lead),
+    }
+
+
+def _period_out(period: Period) -> dict[str, str]:
+    return {"from": period.first.isoformat(), "to": period.last.isoformat()}
+
+
+@bp.get("/overview")
+@doc(
+    "Bookings, net revenue, occupancy, no-show and cancellation rates, lead time",
+    tag=TAG,
+    query=PeriodQuery,
+    response=Overview,
+    errors=(403, 404, 422),
+)
+async def overview(request: Request) -> HTTPResponse:
+    period, infos = await _scope(request)
+    bounds = [(i.id, period.bounds(i.tz)) for i in infos]
+    open_by_location = {i.id: open_time(period, i.tz, i.hours, i.closures) for i in infos}
+    # Three independent aggregates, each on its own pooled connection.
+    figures, booked, money = await asyncio.gather(
+        store.booking_figures(bounds),
+        store.booked_seconds([(i, s) for i, slots in open_by_location.items() for s in slots]),
+        store.money(bounds),
+    )
+
+    items: list[dict[str, Any]] = []
+    by_type: dict[str, list[float]] = {}  # type → [booked, open] seconds over all locations
+    overall = [0.0, 0.0]
+    by_currency: dict[str, list[int]] = {}
+    for info in infos:
+        f = figures[info.id]
+        open_s = seconds(open_by_location[info.id])
+        types = {}
+        for space_type, n in sorted(info.spaces_by_type.items()):
+            b = booked.get((info.id, space_type), 0.0)
+            types[space_type] = _occupancy(b, open_s * n)
+            acc = by_type.setdefault(space_type, [0.0, 0.0])
+            acc[0] += b
+            acc[1] += open_s * n
+        paid, refunded = money[info.id]
+        cash = by_currency.setdefault(info.currency, [0, 0])
+        cash[0] += paid
+        cash[1] += refunded
+        lead = f["lead_seconds"]
+        booked_s = sum(v for (loc, _), v in booked.items() if loc == info.id)
+        overall[0] += booked_s
+        overall[1] += open_s * info.spaces
+        items.append(
+            {
+                "location_id": info.id,
+                "name": info.name,
+                "timezone": info.timezone,
+                "currency": info.currency,
+                "revenue_cents": paid,
+                "refunds_cents": refunded,
+                "net_revenue_cents": paid - refunded,
+                **_rates(
+                    int(f["bookings"]),
+                    int(f["cancelled"]),
+                    int(f["no_shows"]),
+                    int(f["started"]),
+                    None if lead is None else float(lead),
+                    int(f["expired_holds"]),
+                ),
+                **_occupancy(booked_s, open_s * info.spaces),
+                "occupancy_by_space_type": types,
+            }
+        )
+    totals = _totals(overall, [figures[i.id] for i in infos], by_type, by_currency)
+    return json({"period": _period_out(period), "locations": items, "totals": totals})
+
+
+def _totals(
+    overall: list[float],
+    figures: list[dict[str, Any]],
+    by_type: dict[str, list[float]],
+    by_currency: dict[str, list[int]],
+) -> dict[str, Any]:
+    def total(key: str) -> int:
+        return sum(int(f[key]) for f in figures)
+
+    bookings = total("bookings")
+    lead_sum = sum(float(f["lead_seconds"]) * int(f["bookings"]) for f in figures if f["bookings"])
+    return {
+        **_rates(
+            bookings,
+            total("cancelled"),
+            total("no_shows"),
+            total("started"),
+            lead_sum / bookings if bookings else None,
+            total("expired_holds"),
+        ),
+        **_occupancy(overall[0], overall[1]),
+        "occupancy_by_space_type": {t: _occupancy(b, o) for t, (b, o) in sorted(by_type.items())},
+        "revenue_by_currency": {
+            c: {"revenue_cents": p, "refunds_cents": r, "net_revenue_cents": p - r}
+            for c, (p, r) in sorted(by_currency.items())
+        },
+    }
+
+
+# Bookings over time
+
+
+class Day(BaseModel):
+    date: str
+    bookings: int
+    cancelled: int
+    no_shows: int
+
+
+class Heatmap(BaseModel):
+    weekdays: list[str]
+    hours: list[int]
+    bookings: list[list[int]] = Field(description="[weekday][hour], local time of the start")
+
+
+class BookingSeries(BaseModel):
+    period: PeriodOut
+    daily: list[Day]
+    heatmap: Heatmap
+
+
+@bp.get("/bookings")
+@doc(
+    "Daily bookings and a weekday-by-hour heatmap, in each location's local time",
+    tag=TAG,
+    query=PeriodQuery,
+    response=BookingSeries,
+    errors=(403, 404, 422),
+)
+async def bookings(request: Request) -> HTTPResponse:
+    period, infos = await _scope(request)
+    bounds = [(i.id, period.bounds(i.tz)) for i in infos]
+    hours = await store.hourly_starts(bounds, [i.timezone for i in infos])
+    days = {day: {"bookings": 0, "cancelled": 0, "no_shows": 0} for day in period.dates()}
+    grid = [[0] * 24 for _ in range(7)]
+    for row in hours:
+        local: datetime = row["hour"]  # naive local time of the location
+        for key in ("bookings", "cancelled", "no_shows"):
+            days[local.date()][key] += int(row[key])
+        grid[local.weekday()][local.hour] += int(row["bookings"])
+    daily = [{"date": day.isoformat(), **counts} for day, counts in days.items()]
+    heatmap = {"weekdays": list(WEEKDAY_KEYS), "hours": list(range(24)), "bookings": grid}
+    return json({"period": _period_out(period), "daily": daily, "heatmap": heatmap})
+
+
+# Performance (this node's prometheus registry)
+
+
+class Percentiles(BaseModel):
+    count: int
+    mean_ms: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
+
+
+class RouteLatency(Percentiles):
+    group: str
+
+
+class Performance(BaseModel):
+    node_id: str
+    at: str
+    latency: list[RouteLatency]
+    actors: int
+    mailbox_depth: float
+    outbox_lag_seconds: float
+    event_delivery: Percentiles
+    connections: dict[str, float]
+    timer_lag_seconds: float
+
+
+def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
+    """Prometheus' rule: linear interpolation inside the bucket holding rank q * count.
+
+    `buckets` are cumulative (upper bound, count) pairs, ending with +Inf. A rank in the +Inf
+    bucket answers the largest finite bound (nothing better is known).
+    """
+    ordered = sorted(buckets)
+    if not ordered or ordered[-1][1] <= 0:
+        return None
+    rank = q * ordered[-1][1]
+    lower, below = 0.0, 0.0
+    for upper, cumulative in ordered:
+        if cumulative >= rank:
+            if math.isinf(upper):
+                return lower
+            if cumulative == below:
+                return upper
+            return lower + (upper - lower) * (rank - below) / (cumulative - below)
+        lower, below = upper, cumulative
+    return lower
+
+
+def _family(registry: CollectorRegistry, name: str) -> list[Any]:
+    for family in registry.collect():
+        if family.name == name:
+            return list(family.samples)
+    return []
+
+
+def _percentiles(samples: Iterable[Any], match: dict[str, str] | None = None) -> dict[str, Any]:
+    wanted = match or {}
+    picked = [s for s in samples if all(s.labels.get(k) == v for k, v in wanted.items())]
+    buckets = [(float(s.labels["le"]), s.value) for s in picked if s.name.endswith("_bucket")]
+    count = sum(s.value for s in picked if s.name.endswith("_count"))
+    total = sum(s.value for s in picked if s.name.endswith("_sum"))
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else round(value * 1000, 3)
+
+    return {
+        "count": int(count),
+        "mean_ms": ms(total / count) if count else None,
+        **{f"p{round(q * 100)}_ms": ms(histogram_quantile(q, buckets)) for q in QUANTILES},
+    }
+
+
+def _gauge(registry: CollectorRegistry, name: str) -> float:
+    return float(sum(s.value for s in _family(registry, name)))
+
+
+@bp.get("/performance")
+@doc(
+    "This node: latency percentiles per route group, mailboxes, outbox and delivery lag, streams",
+    tag=TAG,
+    query=PeriodQuery,
+    response=Performance,
+    errors=(403, 404, 422),
+)
+async def performance(request: Request) -> HTTPResponse:
+    require_role(request, *STAFF)
+    q = parse_query(request, PeriodQuery)
+    await report_scope(request, q.location_id)  # who may look; the figures are node-wide
+    metrics = request.app.ctx.metrics
+    actors = getattr(request.app.ctx, "registry", None)
+    if actors is not None:  # nothing else keeps this gauge current; /metrics shows it too
+        metrics.mailbox_depth.set(actors.mailbox_depth())
+    registry: CollectorRegistry = metrics.registry
+    latency = _family(registry, "cowork_http_request_seconds")
+    groups = sorted({s.labels["group"] for s in latency if "group" in s.labels})
+    connections: dict[str, float] = {}
+    for s in _family(registry, "cowork_stream_connections"):
+        connections[s.labels.get("kind", "")] = (
+            connections.get(s.labels.get("kind", ""), 0) + s.value
+        )
+    body = {
+        "node_id": request.app.ctx.settings.node_id,
+        "at": now_of(request).isoformat(),
+        "latency": [{"group": g, **_percentiles(latency, {"group": g})} for g in groups],
+        "actors": int(_gauge(registry, "cowork_actors")),
+        "mailbox_depth": _gauge(registry, "cowork_actor_mailbox_depth"),
+        "outbox_lag_seconds": _gauge(registry, "cowork_outbox_lag_seconds"),
+        "event_delivery": _percentiles(_family(registry, "cowork_event_delivery_seconds")),
+        "connections": connections,
+        "timer_lag_seconds": _gauge(registry, "cowork_timer_lag_seconds"),
+    }
+    return json(body)

@@ -1,0 +1,274 @@
+"""Kiosks: staff register and revoke the shared screens of a location; a kiosk reads its board.
+
+A kiosk authenticates with `Authorization: Kiosk <token>`. The token is shown once at creation
+and stored as its sha256; revoking it takes effect on the next request (and closes the kiosk's
+websocket within a heartbeat).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint, HTTPResponse, Request, json
+from tortoise.transactions import in_transaction
+
+from cowork.accounts.tokens import Role, utcnow
+from cowork.http.auth import managed_location_ids, require_manager_of, require_role
+from cowork.http.docs import doc
+from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.problems import ApiError
+from cowork.realtime import kiosks
+from cowork.store.db import db
+from cowork.store.models import AuditEntry, KioskDevice, Location
+
+bp = Blueprint("kiosks")
+
+
+class KioskIn(Body):
+    location_id: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=120)
+
+
+class KioskQuery(PageParams):
+    location_id: int | None = None
+
+
+class KioskOut(BaseModel):
+    id: int
+    location_id: int
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_seen_at: datetime | None
+
+
+class KioskCreated(KioskOut):
+    token: str
+
+
+class KioskPage(BaseModel):
+    items: list[KioskOut]
+    next_cursor: str | None
+
+
+class BookingSlotOut(BaseModel):
+    booking_id: int
+    status: str
+    start: datetime
+    end: datetime
+
+
+class KioskSpaceOut(BaseModel):
+    space_id: int
+    name: str
+    type: str
+    floor: int
+    current: BookingSlotOut | None
+    next: BookingSlotOut | None
+
+
+class KioskBoard(BaseModel):
+    location_id: int
+    at: datetime
+    spaces: list[KioskSpaceOut]
+
+
+class KioskCheckIn(Body):
+    booking_id: int = Field(ge=1)
+
+
+def kiosk_body(k: KioskDevice) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "location_id": k.location_id,  # type: ignore[attr-defined]
+        "name": k.name,
+        "created_at": k.created_at.isoformat(),
+        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        "last_seen_at": k.last_seen_at.isoformat() if k.last_seen_at else None,
+    }
+
+
+@bp.post("/api/v1/admin/kiosks")
+@doc(
+    "Register a kiosk; its token is shown only in this response",
+    tag="kiosks",
+    body=KioskIn,
+    response=KioskCreated,
+    status=201,
+    errors=(403, 404),
+)
+async def create_kiosk(request: Request) -> HTTPResponse:
+    body = parse_body(request, KioskIn)
+    principal = await require_manager_of(request, body.location_id)
+    if not await Location.exists(id=body.location_id):
+        raise ApiError(404, "location_not_found", "Location not found")
+    token = kiosks.new_token()
+    async with in_transaction():
+        kiosk = await KioskDevice.create(
+            location_id=body.location_id,
+            name=body.name,
+            token_hash=kiosks.hash_token(token),
+            created_by_id=principal.user_id,
+        )
+        await AuditEntry.create(
+            actor_id=principal.user_id,
+            action="kiosk.created",
+            entity="kiosk",
+            entity_id=str(kiosk.id),
+            location_id=body.location_id,
+            after={"name": body.name},
+        )
+    return json({**kiosk_body(kiosk), "token": token}, status=201)
+
+
+@bp.get("/api/v1/admin/kiosks")
+@doc(
+    "Kiosks of the locations I manage",
+    tag="kiosks",
+    query=KioskQuery,
+    response=KioskPage,
+    errors=(403,),
+)
+async def list_kiosks(request: Request) -> HTTPResponse:
+    principal = require_role(request, *_STAFF)
+    query = parse_query(request, KioskQuery)
+    allowed = await managed_location_ids(principal)
+    rows = KioskDevice.all()
+    if allowed is not None:
+        rows = rows.filter(location_id__in=list(allowed))
+    if query.location_id is not None:
+        rows = rows.filter(location_id=query.location_id)
+    found, cursor = await paginate(rows, query)
+    return json(page_body([kiosk_body(k) for k in found], cursor))
+
+
+@bp.delete("/api/v1/admin/kiosks/<kiosk_id:int>")
+@doc(
+    "Revoke a kiosk (its token stops working at once)", tag="kiosks", status=204, errors=(403, 404)
+)
+async def revoke_kiosk(request: Request, kiosk_id: int) -> HTTPResponse:
+    kiosk = await KioskDevice.get_or_none(id=kiosk_id)
+    if kiosk is None:
+        require_role(request, *_STAFF)
+        raise ApiError(404, "kiosk_not_found", "Kiosk not found")
+    location_id: int = kiosk.location_id  # type: ignore[attr-defined]
+    principal = await require_manager_of(request, location_id)
+    if kiosk.revoked_at is None:
+        async with in_transaction():
+            await KioskDevice.filter(id=kiosk_id, revoked_at=None).update(revoked_at=utcnow())
+            await AuditEntry.create(
+                actor_id=principal.user_id,
+                action="kiosk.revoked",
+                entity="kiosk",
+                entity_id=str(kiosk_id),
+                location_id=location_id,
+            )
+    return HTTPResponse(status=204)
+
+
+@bp.get("/api/v1/kiosk/now")
+@doc(
+    "The kiosk's board: each space's current and next booking (no personal data)",
+    tag="kiosks",
+    response=KioskBoard,
+    auth=False,
+    errors=(401,),
+)
+async def kiosk_now(request: Request) -> HTTPResponse:
+    kiosk = await require_kiosk(request)
+    location_id: int = kiosk.location_id  # type: ignore[attr-defined]
+    now = _now(request)
+    _, rows = await db().execute_query(_BOARD, [location_id, now])
+    return json(
+        {
+            "location_id": location_id,
+            "at": now.isoformat(),
+            "spaces": [_board_row(r) for r in rows],
+        }
+    )
+
+
+@bp.post("/api/v1/kiosk/check-in")
+@doc(
+    "Check a booking in at this kiosk's location",
+    tag="kiosks",
+    body=KioskCheckIn,
+    auth=False,
+    errors=(401, 404, 409, 503),
+)
+async def kiosk_check_in(request: Request) -> HTTPResponse:
+    kiosk = await require_kiosk(request)
+    body = parse_body(request, KioskCheckIn)
+    location_id: int = kiosk.location_id  # type: ignore[attr-defined]
+    space_id = await kiosks.booking_space(body.booking_id, location_id)
+    if space_id is None:
+        raise ApiError(404, "booking_not_found", "Booking not found at this location")
+    try:
+        booking = await kiosks.check_in_by_kiosk(
+            request.app, location_id, space_id, body.booking_id
+        )
+    except kiosks.CheckInUnavailableError as exc:
+        raise ApiError(503, "not_available", "Check-in not available on this node") from exc
+    return json({"booking": booking})
+
+
+_STAFF = (Role.MANAGER, Role.ADMIN)
+
+
+async def require_kiosk(request: Request) -> KioskDevice:
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    kiosk = await kiosks.kiosk_for_token(token.strip()) if scheme.lower() == "kiosk" else None
+    if kiosk is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Kiosk token required",
+            "Send a valid, unrevoked kiosk token as `Authorization: Kiosk <token>`.",
+            headers={"WWW-Authenticate": "Kiosk"},
+        )
+    await kiosks.touch(kiosk.id)
+    return kiosk
+
+
+def _now(request: Request) -> datetime:
+    clock = getattr(request.app.ctx, "clock", None)
+    return clock.now() if clock is not None else datetime.now(UTC)
+
+
+_SLOT = "SELECT id, status, starts_at, ends_at FROM bookings b WHERE b.space_id = s.id AND "
+_BOARD = f"""
+SELECT s.id, s.name, s.type, s.floor,
+       c.id AS c_id, c.status AS c_status, c.starts_at AS c_start, c.ends_at AS c_end,
+       n.id AS n_id, n.status AS n_status, n.starts_at AS n_start, n.ends_at AS n_end
+FROM spaces s
+LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed', 'checked_in')
+    AND b.starts_at <= $2 AND b.ends_at > $2 ORDER BY b.starts_at LIMIT 1) c ON true
+LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed')
+    AND b.starts_at > $2 ORDER BY b.starts_at LIMIT 1) n ON true
+WHERE s.location_id = $1 AND s.active
+ORDER BY s.floor, s.name, s.id
+"""  # noqa: S608 (constant fragments only)
+
+
+def _board_row(r: Any) -> dict[str, Any]:
+    def slot(prefix: str) -> dict[str, Any] | None:
+        if r[f"{prefix}_id"] is None:
+            return None
+        return {
+            "booking_id": r[f"{prefix}_id"],
+            "status": r[f"{prefix}_status"],
+            "start": r[f"{prefix}_start"].isoformat(),
+            "end": r[f"{prefix}_end"].isoformat(),
+        }
+
+    return {
+        "space_id": r["id"],
+        "name": r["name"],
+        "type": r["type"],
+        "floor": r["floor"],
+        "current": slot("c"),
+        "next": slot("n"),
+    }

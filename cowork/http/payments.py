@@ -1,0 +1,262 @@
+"""Payments: pay a held booking, Stripe's webhook, refunds by staff, payment history."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, HTTPResponse, Request, json
+from sanic_ext.extensions.openapi import openapi
+
+from cowork.accounts.tokens import Role
+from cowork.http.auth import (
+    managed_location_ids,
+    require_manager_of,
+    require_role,
+    require_user,
+)
+from cowork.http.docs import doc
+from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.problems import ApiError
+from cowork.payments import records, webhooks
+from cowork.payments.checkout import start_payment
+from cowork.payments.context import payments_of
+from cowork.payments.gateway import PaymentsNotConfiguredError, PaymentsUnavailableError
+from cowork.payments.refunds import PaymentNotFoundError, request_refund
+from cowork.store.db import db
+from cowork.store.models import Booking, Payment
+
+bp = Blueprint("payments")
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class PaymentRequest(BaseModel):
+    """Nothing is needed: the booking sets the price. Anything sent (an amount) is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class PaymentIntentOut(BaseModel):
+    payment_id: int
+    booking_id: int
+    payment_intent_id: str
+    client_secret: str
+    amount_cents: int
+    currency: str
+    status: str
+    publishable_key: str
+    stripe_js_url: str
+
+
+class RefundBody(Body):
+    amount_cents: int = Field(gt=0)
+    reason: str = Field(default="", max_length=255)
+
+
+class RefundOut(BaseModel):
+    id: int
+    payment_id: int
+    stripe_refund_id: str | None
+    amount_cents: int
+    currency: str
+    reason: str
+    status: str
+    created_at: datetime
+
+
+class PaymentOut(BaseModel):
+    id: int
+    booking_id: int
+    space_id: int
+    location_id: int
+    user_id: int
+    payment_intent_id: str
+    amount_cents: int
+    refunded_cents: int
+    currency: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    refunds: list[RefundOut]
+
+
+class PaymentPage(BaseModel):
+    items: list[PaymentOut]
+    next_cursor: str | None
+
+
+class RefundResult(BaseModel):
+    refund: RefundOut
+    payment: PaymentOut
+
+
+class PaymentsQuery(PageParams):
+    scope: Literal["mine", "managed"] = "mine"
+    status: str | None = Field(default=None, max_length=32)
+
+
+def _unavailable(exc: PaymentsUnavailableError | PaymentsNotConfiguredError) -> ApiError:
+    return ApiError(
+        503, exc.code, exc.title, exc.detail, headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
+
+
+@bp.post("/api/v1/bookings/<booking_id:int>/payment")
+@doc(
+    "Pay a held booking: create (or return) its Stripe PaymentIntent",
+    tag="payments",
+    response=PaymentIntentOut,
+    status=201,
+    errors=(404, 409, 503),
+)
+async def pay(request: Request, booking_id: int) -> HTTPResponse:
+    principal = require_user(request)
+    if request.body:
+        parse_body(request, PaymentRequest)  # a malformed body is still a 400
+    settings = request.app.ctx.settings
+    try:
+        checkout = await start_payment(payments_of(request.app), principal.user_id, booking_id)
+    except (PaymentsUnavailableError, PaymentsNotConfiguredError) as exc:
+        raise _unavailable(exc) from exc
+    p = checkout.payment
+    body = {
+        "payment_id": p.id,
+        "booking_id": p.booking_id,
+        "payment_intent_id": p.stripe_payment_intent_id,
+        "client_secret": p.client_secret,
+        "amount_cents": p.amount_cents,
+        "currency": p.currency,
+        "status": p.status,
+        "publishable_key": settings.stripe_publishable_key,
+        "stripe_js_url": settings.stripe_js_url,
+    }
+    return json(body, status=201 if checkout.created else 200)
+
+
+@bp.post("/webhooks/stripe")
+@openapi.exclude()
+async def stripe_webhook(request: Request) -> HTTPResponse:
+    """Signed by Stripe (no bearer token); 4xx only for deliveries that are not Stripe's."""
+    outcome = await webhooks.handle(
+        payments_of(request.app), request.body or b"", request.headers.get("stripe-signature")
+    )
+    return json({"received": True, "outcome": outcome})
+
+
+@bp.post("/api/v1/manage/payments/<payment_id:int>/refunds")
+@doc(
+    "Refund part or all of what is left of a payment (managers of its location, admins)",
+    tag="payments",
+    body=RefundBody,
+    response=RefundResult,
+    status=201,
+    errors=(403, 404, 409, 503),
+)
+async def refund(request: Request, payment_id: int) -> HTTPResponse:
+    principal = require_role(request, Role.MANAGER, Role.ADMIN)
+    booking = await Booking.filter(payments__id=payment_id).first()
+    if booking is None:
+        raise PaymentNotFoundError(f"payment {payment_id} not found")
+    await require_manager_of(request, booking.location_id)  # type: ignore[attr-defined]
+    body = parse_body(request, RefundBody)
+    try:
+        made = await request_refund(
+            payments_of(request.app),
+            payment_id,
+            body.amount_cents,
+            reason=body.reason or "refund by staff",
+            key=_refund_key(request, payment_id, principal.user_id),
+            created_by=principal.user_id,
+        )
+    except PaymentsNotConfiguredError as exc:
+        raise _unavailable(exc) from exc
+    payment = await records.payment_by_id(payment_id)
+    assert payment is not None
+    out = {
+        "refund": made.to_json(payment.currency),
+        "payment": (await _payments_json([payment_id]))[0],
+    }
+    if made.status == "failed":
+        raise ApiError(
+            409,
+            "refund_failed",
+            "The payment provider refused the refund",
+            made.last_error or "Stripe refused the refund.",
+            **out,
+        )
+    # queued: Stripe could not be reached; the refund is kept and retried.
+    return json(out, status=202 if made.status == "queued" else 201)
+
+
+def _refund_key(request: Request, payment_id: int, user_id: int) -> str:
+    """An Idempotency-Key header makes a retried request the same refund; else a new one."""
+    header = request.headers.get("idempotency-key")
+    if header:
+        digest = hashlib.sha256(f"{user_id}:{header}".encode()).hexdigest()[:32]
+        return f"refund-manual-{payment_id}-{digest}"
+    return f"refund-manual-{payment_id}-{uuid.uuid4().hex}"
+
+
+@bp.get("/api/v1/payments")
+@doc(
+    "Payment history: mine, or (scope=managed) my locations' (all of them for admins)",
+    tag="payments",
+    query=PaymentsQuery,
+    response=PaymentPage,
+    errors=(403, 422),
+)
+async def history(request: Request) -> HTTPResponse:
+    principal = require_user(request)
+    query = parse_query(request, PaymentsQuery)
+    qs = Payment.all()
+    if query.scope == "managed":
+        if principal.role not in (Role.MANAGER, Role.ADMIN):
+            raise ApiError(403, "forbidden", "Forbidden", "Only staff can list managed payments.")
+        locations = await managed_location_ids(principal)
+        if locations is not None:
+            qs = qs.filter(booking__location_id__in=sorted(locations))
+    else:
+        qs = qs.filter(user_id=principal.user_id)
+    if query.status:
+        qs = qs.filter(status=query.status)
+    rows, cursor = await paginate(qs, query, newest_first=True)
+    return json(page_body(await _payments_json([r.id for r in rows]), cursor))
+
+
+async def _payments_json(payment_ids: list[int]) -> list[dict[str, Any]]:
+    if not payment_ids:
+        return []
+    rows = await db().execute_query_dict(
+        "SELECT p.id, p.booking_id, b.space_id, b.location_id, p.user_id, "
+        "p.stripe_payment_intent_id, p.amount_cents, p.refunded_cents, p.currency, p.status, "
+        "p.created_at, p.updated_at FROM payments p JOIN bookings b ON b.id = p.booking_id "
+        "WHERE p.id = ANY($1::int[])",
+        [payment_ids],
+    )
+    by_id = {r["id"]: r for r in rows}
+    refunds = await records.refunds_of(payment_ids)
+    out = []
+    for pid in payment_ids:
+        r = by_id[pid]
+        out.append(
+            {
+                "id": r["id"],
+                "booking_id": r["booking_id"],
+                "space_id": r["space_id"],
+                "location_id": r["location_id"],
+                "user_id": r["user_id"],
+                "payment_intent_id": r["stripe_payment_intent_id"],
+                "amount_cents": r["amount_cents"],
+                "refunded_cents": r["refunded_cents"],
+                "currency": r["currency"],
+                "status": r["status"],
+                "created_at": r["created_at"].isoformat(),
+                "updated_at": r["updated_at"].isoformat(),
+                "refunds": [f.to_json(r["currency"]) for f in refunds[pid]],
+            }
+        )
+    return out

@@ -1,0 +1,302 @@
+"""Managers' reports: the live dashboard and the bookings of managed locations (JSON or CSV)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+from sanic import Blueprint, HTTPResponse, Request, json
+
+from cowork.accounts.tokens import Role
+from cowork.domain.occupancy import local_day, local_month
+from cowork.domain.states import BookingStatus
+from cowork.http.auth import managed_location_ids, require_role
+from cowork.http.docs import doc
+from cowork.http.parsing import (
+    MAX_ID,
+    PageParams,
+    Query,
+    decode_cursor,
+    encode_cursor,
+    page_body,
+    parse_query,
+)
+from cowork.http.problems import ApiError
+from cowork.store import analytics as store
+
+bp = Blueprint("reports", url_prefix="/api/v1/manage")
+
+TAG = "manage"
+STAFF = (Role.MANAGER, Role.ADMIN)
+ARRIVALS_WINDOW = timedelta(hours=2)
+
+
+async def report_scope(request: Request, location_id: int | None) -> list[int]:
+    """The locations a report covers: the one asked for, else every one the caller manages.
+
+    Members get 403; a manager naming a location they do not manage gets 403; an admin
+    naming a location that does not exist gets 404.
+    """
+    principal = require_role(request, *STAFF)
+    allowed = await managed_location_ids(principal)
+    if location_id is not None:
+        if allowed is not None and location_id not in allowed:
+            raise ApiError(403, "forbidden", "Forbidden", "You do not manage this location.")
+        if not await store.existing_location_ids([location_id]):
+            raise ApiError(404, "not_found", "Not found", f"No location has id {location_id}.")
+        return [location_id]
+    if allowed is None:
+        return sorted(i.id for i in await store.locations(None))
+    return sorted(allowed)
+
+
+MAX_BIGINT = 2**63 - 1
+
+
+def cursor_id(cursor: str | None) -> int | None:
+    """The id a cursor continues after; ids are bigint, so anything larger is not ours."""
+    if not cursor:
+        return None
+    value = decode_cursor(cursor)
+    if not 0 < value <= MAX_BIGINT:
+        raise ApiError(
+            400, "invalid_cursor", "Invalid cursor", "The cursor is not one this server issued."
+        )
+    return value
+
+
+def now_of(request: Request) -> datetime:
+    now: datetime = request.app.ctx.clock.now()
+    return now
+
+
+# Dashboard
+
+
+class DashboardQuery(Query):
+    location_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SpaceCounts(BaseModel):
+    free: int
+    held: int
+    booked: int
+    occupied: int
+
+
+class Arrival(BaseModel):
+    id: int
+    space_id: int
+    space_name: str
+    user_id: int
+    start: str
+    end: str
+
+
+class MoneyOut(BaseModel):
+    revenue_cents: int
+    refunds_cents: int
+    net_cents: int
+
+
+class LocationDashboard(BaseModel):
+    location_id: int
+    name: str
+    timezone: str
+    currency: str
+    local_date: str
+    spaces: SpaceCounts
+    arrivals_next_2h: int
+    arrivals: list[Arrival]
+    open_holds: int
+    today: MoneyOut
+    month: MoneyOut
+    no_shows_today: int
+
+
+class Dashboard(BaseModel):
+    at: str
+    locations: list[LocationDashboard]
+
+
+def _money(paid: int, refunded: int) -> dict[str, int]:
+    return {"revenue_cents": paid, "refunds_cents": refunded, "net_cents": paid - refunded}
+
+
+@bp.get("/dashboard")
+@doc(
+    "Right now at my locations: spaces, arrivals, holds, revenue, no-shows",
+    tag=TAG,
+    query=DashboardQuery,
+    response=Dashboard,
+    errors=(403, 404, 422),
+)
+async def dashboard(request: Request) -> HTTPResponse:
+    require_role(request, *STAFF)  # members are refused before their query is read
+    query = parse_query(request, DashboardQuery)
+    ids = await report_scope(request, query.location_id)
+    now = now_of(request)
+    infos = await store.locations(ids)
+    today = [(i.id, local_day(now, i.tz)) for i in infos]
+    month = [(i.id, local_month(now, i.tz)) for i in infos]
+    until = now + ARRIVALS_WINDOW
+    states, counts, money_today, money_month, upcoming = await asyncio.gather(
+        store.space_states(ids, now),
+        store.live_counts(ids, now, until, today),
+        store.money(today),
+        store.money(month),
+        store.arrivals(ids, now, until),
+    )
+    arrivals: dict[int, list[dict[str, object]]] = {i: [] for i in ids}
+    for a in upcoming:
+        arrivals[a["location_id"]].append(
+            {
+                "id": a["id"],
+                "space_id": a["space_id"],
+                "space_name": a["space_name"],
+                "user_id": a["user_id"],
+                "start": a["starts_at"].isoformat(),
+                "end": a["ends_at"].isoformat(),
+            }
+        )
+    items = [
+        {
+            "location_id": i.id,
+            "name": i.name,
+            "timezone": i.timezone,
+            "currency": i.currency,
+            "local_date": now.astimezone(i.tz).date().isoformat(),
+            "spaces": states[i.id],
+            "arrivals_next_2h": int(counts[i.id]["arrivals"]),
+            "arrivals": arrivals[i.id],
+            "open_holds": int(counts[i.id]["open_holds"]),
+            "today": _money(*money_today[i.id]),
+            "month": _money(*money_month[i.id]),
+            "no_shows_today": int(counts[i.id]["no_shows"]),
+        }
+        for i in infos
+    ]
+    return json({"at": now.isoformat(), "locations": items})
+
+
+# Bookings
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class BookingsQuery(PageParams):
+    location_id: int | None = Field(None, ge=1, le=MAX_ID)
+    space_id: int | None = Field(None, ge=1, le=MAX_ID)
+    status: str | None = Field(None, description="One status or a comma-separated list")
+    member: str | None = Field(
+        None, max_length=254, description="A user id, or an email (case-insensitive)"
+    )
+    from_: date | None = Field(None, alias="from", description="First local date of the start")
+    to: date | None = Field(None, description="Last local date of the start (inclusive)")
+    format: ExportFormat = ExportFormat.JSON
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | None) -> str | None:
+        if value is not None:
+            for part in value.split(","):
+                BookingStatus(part.strip())  # ValueError → 422 naming the field
+        return value
+
+
+class ManagedBooking(BaseModel):
+    id: int
+    location_id: int
+    space_id: int
+    space_name: str
+    user_id: int
+    user_email: str
+    start: str
+    end: str
+    status: str
+    price_cents: int
+    currency: str
+    created_at: str
+    expires_at: str | None
+    checked_in_at: str | None
+    cancel_reason: str | None
+
+
+class ManagedBookingPage(BaseModel):
+    items: list[ManagedBooking]
+    next_cursor: str | None
+
+
+async def _booking_filter(request: Request, q: BookingsQuery) -> store.BookingFilter:
+    location_id = q.location_id
+    if q.space_id is not None:
+        space_location = await store.space_location(q.space_id)
+        if space_location is None:
+            require_role(request, *STAFF)
+            raise ApiError(404, "not_found", "Not found", f"No space has id {q.space_id}.")
+        if location_id is not None and location_id != space_location:
+            raise ApiError(
+                422, "invalid_query", "Invalid query parameters", "The space is elsewhere."
+            )
+        location_id = space_location
+    ids = await report_scope(request, location_id)
+    if q.from_ is not None and q.to is not None and q.to < q.from_:
+        raise ApiError(422, "invalid_query", "Invalid query parameters", "`to` is before `from`.")
+    member = (q.member or "").strip()
+    user_id = int(member) if member.isdigit() and int(member) <= MAX_ID else None
+    return store.BookingFilter(
+        location_ids=ids,
+        space_id=q.space_id,
+        statuses=tuple(s.strip() for s in q.status.split(",")) if q.status else (),
+        user_id=user_id,
+        email=member if member and user_id is None else None,
+        first=q.from_,
+        last=q.to,
+    )
+
+
+@bp.get("/bookings")
+@doc(
+    "Bookings of my locations, filtered; `format=csv` exports every matching row",
+    tag=TAG,
+    query=BookingsQuery,
+    response=ManagedBookingPage,
+    errors=(400, 403, 404, 422),
+)
+async def list_bookings(request: Request) -> HTTPResponse | None:
+    require_role(request, *STAFF)
+    q = parse_query(request, BookingsQuery)
+    spec = await _booking_filter(request, q)
+    if q.format is ExportFormat.CSV:
+        await _stream_csv(request, spec)
+        return None
+    before = cursor_id(q.cursor)
+    rows = await store.bookings(spec, before_id=before, limit=q.limit + 1)
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    return json(page_body(rows, encode_cursor(rows[-1]["id"]) if more and rows else None))
+
+
+async def _stream_csv(request: Request, spec: store.BookingFilter) -> None:
+    response = await request.respond(
+        content_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="bookings.csv"'},
+    )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=store.BOOKING_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    async for row in store.all_bookings(spec):
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            await response.send(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.send(buffer.getvalue())
+    await response.eof()

@@ -1,0 +1,198 @@
+"""Event streams: SSE per location, space and member; the websocket; stream tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from nats.errors import Error as NatsError
+from pydantic import BaseModel
+from sanic import Blueprint, HTTPResponse, Request, json
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from sanic_ext.extensions.openapi import openapi
+
+from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, issue, utcnow, verify
+from cowork.http.auth import require_user
+from cowork.http.docs import doc
+from cowork.http.problems import ApiError
+from cowork.realtime.channels import Channel, ChannelKind
+from cowork.realtime.follow import Resync, follow, parse_event_id
+from cowork.realtime.hub import Hub, SubscriberGoneError
+from cowork.realtime.presence import Presence
+from cowork.realtime.websocket import WebsocketSession, abort_transport
+from cowork.store.models import Location, Space
+
+log = logging.getLogger("cowork.http.streams")
+bp = Blueprint("streams")
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class StreamToken(BaseModel):
+    token: str
+    expires_in: int
+
+
+class PresenceOut(BaseModel):
+    space_id: int
+    watching: int
+    checking_out: int
+
+
+class CheckoutOut(PresenceOut):
+    ttl_seconds: int
+
+
+@bp.post("/api/v1/streams/token")
+@doc("A short-lived token for /streams/me and the websocket", tag="streams", response=StreamToken)
+async def stream_token(request: Request) -> HTTPResponse:
+    principal = require_user(request)
+    ttl = request.app.ctx.settings.stream_token_ttl_seconds
+    token = issue(
+        request.app.ctx.settings.jwt_secret, principal, TokenKind.STREAM, ttl, now=utcnow()
+    )
+    return json({"token": token, "expires_in": ttl})
+
+
+@bp.get("/api/v1/streams/locations/<location_id:int>")
+@doc("Live status of a location's spaces (SSE, public)", tag="streams", auth=False, errors=(404,))
+async def location_stream(request: Request, location_id: int) -> HTTPResponse | None:
+    if not await Location.exists(id=location_id, active=True):
+        raise ApiError(404, "location_not_found", "Location not found")
+    await serve_sse(request, Channel(ChannelKind.LOCATION, location_id))
+    return None
+
+
+@bp.get("/api/v1/streams/spaces/<space_id:int>")
+@doc(
+    "Live status and presence of one space (SSE, public)", tag="streams", auth=False, errors=(404,)
+)
+async def space_stream(request: Request, space_id: int) -> HTTPResponse | None:
+    if not await Space.exists(id=space_id, active=True):
+        raise ApiError(404, "space_not_found", "Space not found")
+    await serve_sse(request, Channel(ChannelKind.SPACE, space_id))
+    return None
+
+
+@bp.get("/api/v1/streams/me")
+@doc(
+    "My bookings and notifications, live (SSE; `?token=` from POST /streams/token)",
+    tag="streams",
+    auth=False,
+    errors=(401,),
+)
+async def my_stream(request: Request) -> HTTPResponse | None:
+    principal = stream_principal(request, request.args.get("token"))
+    await serve_sse(request, Channel(ChannelKind.USER, principal.user_id))
+    return None
+
+
+@bp.get("/api/v1/spaces/<space_id:int>/presence")
+@doc(
+    "How many watch this space and how many are checking out (approximate)",
+    tag="streams",
+    response=PresenceOut,
+    auth=False,
+    errors=(404, 503),
+)
+async def space_presence(request: Request, space_id: int) -> HTTPResponse:
+    presence = presence_of(request)
+    if not await Space.exists(id=space_id, active=True):
+        raise ApiError(404, "space_not_found", "Space not found")
+    return json(presence.counts(space_id).as_dict())
+
+
+@bp.post("/api/v1/spaces/<space_id:int>/presence/checkout")
+@doc(
+    "I am checking out on this space (renew within ttl_seconds)",
+    tag="streams",
+    response=CheckoutOut,
+    errors=(404, 503),
+)
+async def start_checkout(request: Request, space_id: int) -> HTTPResponse:
+    return await _checkout(request, space_id, active=True)
+
+
+@bp.delete("/api/v1/spaces/<space_id:int>/presence/checkout")
+@doc("I left the checkout of this space", tag="streams", response=CheckoutOut, errors=(404, 503))
+async def end_checkout(request: Request, space_id: int) -> HTTPResponse:
+    return await _checkout(request, space_id, active=False)
+
+
+async def _checkout(request: Request, space_id: int, *, active: bool) -> HTTPResponse:
+    principal = require_user(request)
+    presence = presence_of(request)
+    if not await Space.exists(id=space_id, active=True):
+        raise ApiError(404, "space_not_found", "Space not found")
+    counts = await presence.checkout(space_id, principal.user_id, active)
+    ttl = request.app.ctx.settings.checkout_ttl_seconds if active else 0
+    return json({**counts.as_dict(), "ttl_seconds": ttl})
+
+
+@bp.websocket("/api/v1/ws")  # type: ignore[untyped-decorator]
+@openapi.exclude()
+async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
+    await WebsocketSession(request, ws, hub_of(request)).run()
+
+
+def stream_principal(request: Request, token: str | None) -> Principal:
+    """The member a stream token names, or 401 before any stream starts."""
+    if not token:
+        raise ApiError(
+            401, "unauthorized", "Stream token required", "Pass `?token=` from POST /streams/token."
+        )
+    try:
+        return verify(request.app.ctx.settings.jwt_secret, token, TokenKind.STREAM)
+    except InvalidTokenError as exc:
+        raise ApiError(401, exc.reason, "Invalid stream token", "Get a new stream token.") from exc
+
+
+def resync_frame(head: int) -> str:
+    body = f'{{"id":{head},"type":"resync","v":1}}'
+    return f"id: {head}\nevent: resync\ndata: {body}\n\n"
+
+
+def presence_of(request: Request) -> Presence:
+    presence: Presence | None = getattr(request.app.ctx, "presence", None)
+    if presence is None:
+        raise ApiError(503, "presence_unavailable", "Presence unavailable", "NATS is not running.")
+    return presence
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub | None = getattr(request.app.ctx, "hub", None)
+    if hub is None:
+        raise ApiError(503, "streams_unavailable", "Streams unavailable", "Events are not running.")
+    return hub
+
+
+async def serve_sse(request: Request, channel: Channel) -> None:
+    hub = hub_of(request)
+    after = parse_event_id(
+        request.headers.get("last-event-id") or request.args.get("last_event_id")
+    )
+    settings = request.app.ctx.settings
+    response = await request.respond(content_type="text/event-stream", headers=SSE_HEADERS)
+    # A client too slow for its queue may be stuck in send(): cut the connection itself.
+    sub = hub.subscribe(channel, on_overflow=lambda: abort_transport(request))
+    gauge = request.app.ctx.metrics.connections.labels("sse")
+    gauge.inc()
+    try:
+        await response.send(f"retry: 2000\n: connected {channel.name}\n\n")
+        async for item in follow(hub, sub, after, settings.heartbeat_seconds):
+            if item is None:
+                await response.send(": heartbeat\n\n")
+            elif isinstance(item, Resync):
+                await response.send(resync_frame(item.head))
+            else:
+                await response.send(item.sse())
+    except SubscriberGoneError:
+        pass
+    except (NatsError, TimeoutError) as exc:
+        # NATS failed mid-replay: end the stream; the client resumes from its last id.
+        log.warning("stream %s ended: %s", channel.name, exc or type(exc).__name__)
+    finally:
+        gauge.dec()
+        hub.unsubscribe(sub)
+        with contextlib.suppress(Exception):
+            await response.eof()

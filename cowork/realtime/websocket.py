@@ -1,0 +1,249 @@
+"""One websocket connection: JSON messages in, events of its subscribed channels out.
+
+Client → server: `auth {token}` (stream token or kiosk token), `subscribe {channel,
+last_event_id?}`, `unsubscribe {channel}`, `ping`, `check_in {booking_id}` (kiosk).
+Server → client: `auth_ok`, `subscribed`, `unsubscribed`, `pong`, `event {channel, event}`,
+`resync {channel, id}`, `checked_in {booking}`, `error {code, detail}`. Any message may carry
+`ref`; the reply echoes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any, cast
+
+from nats.errors import Error as NatsError
+from sanic import Request
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from websockets.exceptions import ConnectionClosed
+
+from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, verify
+from cowork.domain.errors import DomainError
+from cowork.realtime import kiosks
+from cowork.realtime.channels import Channel, ChannelError, ChannelKind
+from cowork.realtime.follow import Resync, follow
+from cowork.realtime.hub import Hub, Subscriber, SubscriberGoneError
+from cowork.store.models import Location, Space
+
+log = logging.getLogger("cowork.realtime.websocket")
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN = 1013
+CLOSE_KIOSK_REVOKED = 4003
+
+
+class WebsocketSession:
+    def __init__(self, request: Request, ws: WebsocketImplProtocol, hub: Hub) -> None:
+        self.request = request
+        self.ws = ws
+        self.hub = hub
+        self.settings = request.app.ctx.settings
+        self.principal: Principal | None = None
+        self.kiosk_id: int | None = None
+        self.kiosk_location_id: int | None = None
+        self._subs: dict[str, tuple[Subscriber, asyncio.Task[None]]] = {}
+        self._send_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        gauge = self.request.app.ctx.metrics.connections.labels("ws")
+        gauge.inc()
+        watchdog = asyncio.create_task(self._watch_kiosk(), name="ws-kiosk-watch")
+        try:
+            while True:
+                raw = await self.ws.recv()
+                if raw is None:
+                    break
+                await self._handle(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            gauge.dec()
+            tasks = [watchdog]
+            for sub, task in self._subs.values():
+                self.hub.unsubscribe(sub)
+                tasks.append(task)
+            self._subs.clear()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        text = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+        async with self._send_lock:
+            await self.ws.send(text)
+
+    async def error(self, code: str, detail: str, ref: object = None, **extra: Any) -> None:
+        body: dict[str, Any] = {"type": "error", "code": code, "detail": detail, **extra}
+        if ref is not None:
+            body["ref"] = ref
+        await self.send(body)
+
+    async def _handle(self, raw: str | bytes) -> None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            await self.error("malformed_json", "Messages are JSON objects.")
+            return
+        if not isinstance(msg, dict):
+            await self.error("malformed_json", "Messages are JSON objects.")
+            return
+        ref = msg.get("ref")
+        match msg.get("type"):
+            case "ping":
+                await self.send(_with_ref({"type": "pong"}, ref))
+            case "auth":
+                await self._auth(msg, ref)
+            case "subscribe":
+                await self._subscribe(msg, ref)
+            case "unsubscribe":
+                await self._unsubscribe(msg, ref)
+            case "check_in":
+                await self._check_in(msg, ref)
+            case other:
+                await self.error("unknown_type", f"Unknown message type {other!r}.", ref)
+
+    async def _auth(self, msg: dict[str, Any], ref: object) -> None:
+        token = msg.get("token")
+        if not isinstance(token, str) or not token:
+            await self.error("unauthorized", "Send a stream token or a kiosk token.", ref)
+            return
+        if token.count(".") == 2:  # a JWT: only stream tokens open a socket
+            try:
+                self.principal = verify(self.settings.jwt_secret, token, TokenKind.STREAM)
+            except InvalidTokenError as exc:
+                await self.error(exc.reason, "The stream token is not valid.", ref)
+                return
+            await self.send(_with_ref({"type": "auth_ok", "as": "member"}, ref))
+            return
+        kiosk = await kiosks.kiosk_for_token(token)
+        if kiosk is None:
+            await self.error("unauthorized", "Unknown or revoked kiosk token.", ref)
+            return
+        self.kiosk_id = kiosk.id
+        self.kiosk_location_id = kiosk.location_id  # type: ignore[attr-defined]
+        await kiosks.touch(kiosk.id)
+        await self.send(_with_ref({"type": "auth_ok", "as": "kiosk"}, ref))
+
+    async def _subscribe(self, msg: dict[str, Any], ref: object) -> None:
+        name = msg.get("channel")
+        user_id = self.principal.user_id if self.principal else None
+        try:
+            channel = Channel.parse(name if isinstance(name, str) else "", user_id)
+        except ChannelError:
+            if name == "me":
+                await self.error("unauthorized", "`me` needs auth with a stream token.", ref)
+            else:
+                await self.error("invalid_channel", "Use location:ID, space:ID or me.", ref)
+            return
+        if channel.name in self._subs:
+            await self.error("already_subscribed", f"Already on {channel.name}.", ref)
+            return
+        if not await _exists(channel):
+            await self.error("not_found", f"No such {channel.kind.value}.", ref)
+            return
+        raw_after = msg.get("last_event_id")
+        after = raw_after if isinstance(raw_after, int) and raw_after >= 0 else None
+        sub = self.hub.subscribe(channel, on_overflow=self._abort)
+        await self.send(_with_ref({"type": "subscribed", "channel": channel.name}, ref))
+        task = asyncio.create_task(self._forward(sub, after), name=f"ws-forward:{channel.name}")
+        self._subs[channel.name] = (sub, task)
+
+    async def _unsubscribe(self, msg: dict[str, Any], ref: object) -> None:
+        name = msg.get("channel")
+        entry = self._subs.pop(name, None) if isinstance(name, str) else None
+        if entry is None:
+            await self.error("not_subscribed", f"Not subscribed to {name!r}.", ref)
+            return
+        sub, task = entry
+        self.hub.unsubscribe(sub)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await self.send(_with_ref({"type": "unsubscribed", "channel": name}, ref))
+
+    async def _forward(self, sub: Subscriber, after: int | None) -> None:
+        prefix = f'{{"type":"event","channel":{json.dumps(sub.channel.name)},"event":'
+        try:
+            async for item in follow(self.hub, sub, after, self.settings.heartbeat_seconds):
+                if item is None:
+                    continue
+                if isinstance(item, Resync):
+                    await self.send(
+                        {"type": "resync", "channel": sub.channel.name, "id": item.head}
+                    )
+                else:
+                    await self.send(prefix + item.json + "}")
+        except SubscriberGoneError as exc:
+            if exc.reason == "shutdown":
+                with contextlib.suppress(Exception):
+                    await self.ws.close(CLOSE_GOING_AWAY, "server shutting down")
+        except ConnectionClosed:
+            pass
+        except (NatsError, TimeoutError) as exc:
+            # NATS failed mid-replay: drop the socket; the client resumes from its last id.
+            log.warning("ws %s ended: %s", sub.channel.name, exc or type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await self.ws.close(CLOSE_TRY_AGAIN, "events unavailable, resume later")
+
+    async def _check_in(self, msg: dict[str, Any], ref: object) -> None:
+        if self.kiosk_id is None or self.kiosk_location_id is None:
+            await self.error("forbidden", "Only a kiosk can check bookings in.", ref)
+            return
+        booking_id = msg.get("booking_id")
+        if not isinstance(booking_id, int) or isinstance(booking_id, bool):
+            await self.error("validation_failed", "booking_id must be an integer.", ref)
+            return
+        space_id = await kiosks.booking_space(booking_id, self.kiosk_location_id)
+        if space_id is None:
+            await self.error("booking_not_found", "No such booking at this location.", ref)
+            return
+        try:
+            booking = await kiosks.check_in_by_kiosk(
+                self.request.app, self.kiosk_location_id, space_id, booking_id
+            )
+        except kiosks.CheckInUnavailableError:
+            await self.error("not_available", "Check-in is not available on this node.", ref)
+            return
+        except DomainError as exc:
+            await self.error(exc.code, exc.detail, ref)
+            return
+        await self.send(_with_ref({"type": "checked_in", "booking": booking}, ref))
+
+    async def _watch_kiosk(self) -> None:
+        """A revoked kiosk loses its socket within a heartbeat."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            if self.kiosk_id is not None and not await kiosks.is_active(self.kiosk_id):
+                with contextlib.suppress(Exception):
+                    await self.error("kiosk_revoked", "This kiosk was revoked.")
+                    await self.ws.close(CLOSE_KIOSK_REVOKED, "kiosk revoked")
+                return
+
+    def _abort(self) -> None:
+        abort_transport(self.request)
+
+
+def abort_transport(request: Request) -> None:
+    """Cut a client's connection now, even while a send to it is blocked."""
+    transport = cast(asyncio.Transport | None, request.transport)
+    if transport is not None:
+        transport.abort()
+
+
+def _with_ref(body: dict[str, Any], ref: object) -> dict[str, Any]:
+    if ref is not None:
+        body["ref"] = ref
+    return body
+
+
+async def _exists(channel: Channel) -> bool:
+    match channel.kind:
+        case ChannelKind.LOCATION:
+            return await Location.exists(id=channel.id, active=True)
+        case ChannelKind.SPACE:
+            return await Space.exists(id=channel.id, active=True)
+        case ChannelKind.USER:
+            return True
