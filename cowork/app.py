@@ -28,7 +28,8 @@ _app_numbers = count(1)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Sanic:
-    app = Sanic(f"cowork_{next(_app_numbers)}")
+    # Logging is ours (cowork.logs): JSON lines, configured once by the CLI.
+    app = Sanic(f"cowork_{next(_app_numbers)}", configure_logging=False)
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
     app.ctx.metrics = Metrics()

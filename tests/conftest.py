@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -27,6 +28,12 @@ from cowork.devstack import EmbeddedPostgres, free_port, start_nats, tune_for_te
 from cowork.store.db import close_orm, init_orm, migrate
 
 TEMPLATE = "cowork_template"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (a CI timeout, `timeout`) should unwind like Ctrl-C, so session fixtures stop
+    # the embedded PostgreSQL and NATS instead of leaving them running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 _db_numbers = itertools.count(1)
 
 

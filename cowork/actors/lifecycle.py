@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from nats.aio.msg import Msg
 from sanic import Sanic
 
 from cowork.actors.registry import ActorRegistry
 from cowork.actors.space import SpaceActor, SpaceTiming
 from cowork.actors.timer import TimerActor
 from cowork.config import Settings
+
+log = logging.getLogger("cowork.actors")
+
+
+FORGET_SUBJECT = "ctl.actors.forget"
+
+
+def _forget_handler(registry: ActorRegistry) -> Callable[[Msg], Awaitable[None]]:
+    async def handle(msg: Msg) -> None:
+        try:
+            target = json.loads(msg.data)
+            registry.forget(space_id=target.get("space_id"), location_id=target.get("location_id"))
+        except (ValueError, AttributeError, TypeError):
+            log.warning("ignoring malformed %s message", FORGET_SUBJECT)
+
+    return handle
+
+
+async def announce_change(
+    app: Sanic, *, space_id: int | None = None, location_id: int | None = None
+) -> None:
+    """Tell every node's actors that a space or location changed (core NATS, best effort;
+    actors also reload their rules after at most 30 s)."""
+    target = {"space_id": space_id, "location_id": location_id}
+    registry = getattr(app.ctx, "registry", None)
+    bus = getattr(app.ctx, "bus", None)
+    if bus is not None and bus.is_connected:
+        await bus.nc.publish(FORGET_SUBJECT, json.dumps(target).encode())
+    elif registry is not None:
+        registry.forget(space_id=space_id, location_id=location_id)
 
 
 def install(app: Sanic) -> None:
@@ -45,6 +79,8 @@ def install(app: Sanic) -> None:
             max_sleep=settings.timer_max_sleep_seconds,
         )
         app.ctx.timer.start()
+        if app.ctx.bus.is_connected:
+            await app.ctx.bus.nc.subscribe(FORGET_SUBJECT, cb=_forget_handler(app.ctx.registry))
 
     @app.before_server_stop
     async def drain_actors(app: Sanic) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cowork.actors.base import Actor, ActorState, ActorStoppedError
-from cowork.actors.commands import Command
+from cowork.actors.commands import Command, Forget
 from cowork.actors.space import SpaceActor
 from cowork.metrics import Metrics
 
@@ -70,6 +70,14 @@ class ActorRegistry:
         actor = self._actors.get(space_id)
         if actor is not None and actor.state is ActorState.RUNNING:
             actor.tell(message)
+
+    def forget(self, *, space_id: int | None = None, location_id: int | None = None) -> None:
+        """Make actors reload their rules (a space or its location was edited)."""
+        for actor in list(self._actors.values()):
+            if actor.space_id == space_id or (
+                location_id is not None and actor.location_id == location_id
+            ):
+                actor.tell(Forget())
 
     def _on_exit(self, actor: Actor[Command], error: BaseException | None) -> None:
         assert isinstance(actor, SpaceActor)

@@ -165,6 +165,10 @@ class SpaceActor(Actor[Command]):
             self._rules, self._rules_at = fresh, now
         return self._rules
 
+    @property
+    def location_id(self) -> int | None:
+        return self._rules.location_id if self._rules else None
+
     def _remember(self, row: BookingRow) -> None:
         self.timeline.remove(row.id)
         self._holds.pop(row.id, None)

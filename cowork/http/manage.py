@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from cowork.accounts.tokens import Principal, Role
+from cowork.actors.lifecycle import announce_change
 from cowork.domain.errors import InvalidInputError, InvalidPolicyError
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
 from cowork.domain.pricing import Money, is_free
@@ -37,6 +38,19 @@ from cowork.store import catalogue as store
 from cowork.store.catalogue import SpaceType
 
 bp = Blueprint("manage", url_prefix="/api/v1/manage")
+
+
+@bp.on_response
+async def refresh_space_actors(request: Request, response: HTTPResponse) -> None:
+    """A successful edit of a space or location reaches every node's space actors."""
+    if request.method == "GET" or not 200 <= response.status < 300:
+        return
+    info = request.match_info
+    if "space_id" in info:
+        await announce_change(request.app, space_id=info["space_id"])
+    elif "location_id" in info:
+        await announce_change(request.app, location_id=info["location_id"])
+
 
 TAG = "manage"
 MAX_POLICY_HOURS = 24 * 365

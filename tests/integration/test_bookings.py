@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -154,3 +155,24 @@ async def test_my_bookings_lists_only_mine(client, world):
     items = r.json()["items"]
     assert len(items) == 1
     assert items[0]["user_id"] == world["member_id"]
+
+
+async def test_a_price_change_reaches_the_warm_actor_at_once(client, world, server):
+    url = f"/api/v1/spaces/{world['paid'].id}/bookings"
+    first = await client.post(url, json=slot(at(60)), headers=world["member"])
+    assert first.json()["price_cents"] == 1000  # the actor is warm with the old price
+    admin = auth(server.settings, await make_user("admin"))
+    r = await client.patch(f"/api/v1/manage/spaces/{world['paid'].id}",
+                           json={"hourly_price_cents": 2500}, headers=admin)
+    assert r.status_code == 200, r.text
+
+    async def price() -> int:
+        r = await client.post(url, json=slot(at(61 + price.calls)), headers=world["member"])
+        price.calls += 2
+        return r.json()["price_cents"]
+
+    price.calls = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5  # the change travels over NATS; well under the 30 s fallback
+    while (got := await price()) != 2500:
+        assert loop.time() < deadline, got
