@@ -167,7 +167,6 @@ def _banner(settings: Settings) -> None:
         "",
         f"  cowork is running at {url}",
         f"  API docs:  {url}/docs   (OpenAPI: {url}/docs/openapi.json)",
-        f"  Web app:   {url}/",
         "  Demo logins (password: " + settings.demo_password + "):",
         "    admin@example.com · manager@example.com · member@example.com · member2@example.com",
         "  Ctrl-C stops everything this command started.",

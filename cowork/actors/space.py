@@ -260,13 +260,13 @@ class SpaceActor(Actor[Command]):
             )
 
         try:
-            return await self._commit(write, slot, single_statement=not stale)
+            return await self._commit(write, single_statement=not stale)
         except SlotTakenError:
             # Another node's hold, lapsed but not yet expired by any timer: expire it and retry.
             if stale or not self._stale_holds(slot, now):
                 raise
             stale = True
-            return await self._commit(write, slot)
+            return await self._commit(write)
 
     async def _next_id(self) -> int:
         if not self._ids:
@@ -409,7 +409,7 @@ class SpaceActor(Actor[Command]):
             await self._store_response(conn, cmd.idempotency_id, 200, moved)
             return moved
 
-        return await self._commit(write, slot)
+        return await self._commit(write)
 
     async def _deadline_due(self, booking_id: int) -> BookingRow | None:
         row = await store.get_booking(booking_id)
@@ -448,8 +448,6 @@ class SpaceActor(Actor[Command]):
         deadline = self._deadline(
             new_status, row.starts_at, row.ends_at, changes.get("expires_at", row.expires_at)
         )
-        if new_status is BookingStatus.CONFIRMED and row.status is BookingStatus.EXPIRED:
-            deadline = self._deadline(new_status, row.starts_at, row.ends_at, None)
         extra = {} if refund_percent is None else {"refund_percent": refund_percent}
         if "cancel_reason" in changes:
             extra["reason"] = changes["cancel_reason"]
@@ -466,13 +464,11 @@ class SpaceActor(Actor[Command]):
             await self._store_response(conn, idem, 200, updated)
             return updated
 
-        slot = Slot(row.starts_at, row.ends_at) if new_status in LIVE_STATUSES else None
-        return await self._commit(write, slot)
+        return await self._commit(write)
 
     async def _commit(
         self,
         write: Callable[[BaseDBAsyncClient], Awaitable[T]],
-        slot: Slot | None,
         *,
         single_statement: bool = False,
     ) -> T:
