@@ -72,6 +72,7 @@ def install(app: Sanic) -> None:
             )
 
         app.ctx.registry = ActorRegistry(factory, app.ctx.metrics)
+        app.ctx.metrics.mailbox_depth.set_function(app.ctx.registry.mailbox_depth)
         app.ctx.timer = TimerActor(
             app.ctx.registry,
             app.ctx.clock,

@@ -369,11 +369,7 @@ async def performance(request: Request) -> HTTPResponse:
     require_role(request, *STAFF)
     q = parse_query(request, PeriodQuery)
     await report_scope(request, q.location_id)  # who may look; the figures are node-wide
-    metrics = request.app.ctx.metrics
-    actors = getattr(request.app.ctx, "registry", None)
-    if actors is not None:  # nothing else keeps this gauge current; /metrics shows it too
-        metrics.mailbox_depth.set(actors.mailbox_depth())
-    registry: CollectorRegistry = metrics.registry
+    registry: CollectorRegistry = request.app.ctx.metrics.registry
     latency = _family(registry, "cowork_http_request_seconds")
     groups = sorted({s.labels["group"] for s in latency if "group" in s.labels})
     connections: dict[str, float] = {}

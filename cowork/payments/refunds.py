@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from sanic import Sanic
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from cowork.actors.space import Cancelled
@@ -24,6 +25,7 @@ from cowork.payments import records
 from cowork.payments.context import Payments, payments_of
 from cowork.payments.gateway import PaymentRejectedError, PaymentsUnavailableError
 from cowork.payments.records import RefundRow
+from cowork.store import audit
 from cowork.store.bookings import get_booking
 from cowork.store.events import emit_booking_event
 
@@ -113,7 +115,26 @@ async def request_refund(
             lease_seconds=INLINE_LEASE_SECONDS,
         )
         await records.add_refunded(conn, payment_id, amount_cents)
+        if created_by is not None:  # a manager's or admin's refund is audited; policy ones are not
+            location_id = await _location_of_booking(conn, payment.booking_id)
+            await audit.record(
+                conn,
+                created_by,
+                "create",
+                "refund",
+                refund.id,
+                location_id,
+                None,
+                {"payment_id": payment_id, "amount_cents": amount_cents, "reason": reason},
+            )
     return await send(payments, refund)
+
+
+async def _location_of_booking(conn: BaseDBAsyncClient, booking_id: int) -> int | None:
+    rows = await conn.execute_query_dict(
+        "SELECT location_id FROM bookings WHERE id = $1", [booking_id]
+    )
+    return int(rows[0]["location_id"]) if rows else None
 
 
 async def send(payments: Payments, refund: RefundRow) -> RefundRow:
