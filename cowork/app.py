@@ -74,7 +74,7 @@ def _configure(app: Sanic, settings: Settings) -> None:
 
 
 def _install_middleware(app: Sanic) -> None:
-    @app.on_request(priority=100)
+    @app.on_request(priority=100)  # type: ignore[call-arg]
     async def request_id(request: Request) -> None:
         incoming = request.headers.get("x-request-id", "")
         request.ctx.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex

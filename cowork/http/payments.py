@@ -161,7 +161,7 @@ async def refund(request: Request, payment_id: int) -> HTTPResponse:
     booking = await Booking.filter(payments__id=payment_id).first()
     if booking is None:
         raise PaymentNotFoundError(f"payment {payment_id} not found")
-    await require_manager_of(request, booking.location_id)  # type: ignore[attr-defined]
+    await require_manager_of(request, booking.location_id)
     body = parse_body(request, RefundBody)
     try:
         made = await request_refund(

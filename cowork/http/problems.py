@@ -96,19 +96,30 @@ def install_error_handlers(app: Sanic) -> None:
 
     @app.exception(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> HTTPResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, request=request, **exc.extra)
+        extra: dict[str, Any] = dict(exc.extra)
+        return problem(exc.status, exc.code, exc.title, exc.detail, request=request, **extra)
 
     @app.exception(MailboxFullError)
     async def busy(request: Request, exc: MailboxFullError) -> HTTPResponse:
-        return problem(503, "space_busy", "Space busy",
-                       "Too many requests are queued for this space; retry shortly.",
-                       request=request, headers={"Retry-After": "1"})
+        return problem(
+            503,
+            "space_busy",
+            "Space busy",
+            "Too many requests are queued for this space; retry shortly.",
+            request=request,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception(ActorStoppedError)
     async def stopped(request: Request, exc: ActorStoppedError) -> HTTPResponse:
-        return problem(503, "node_unavailable", "Temporarily unavailable",
-                       "This node is restarting or draining; retry.", request=request,
-                       headers={"Retry-After": "1"})
+        return problem(
+            503,
+            "node_unavailable",
+            "Temporarily unavailable",
+            "This node is restarting or draining; retry.",
+            request=request,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
@@ -124,9 +135,13 @@ def install_error_handlers(app: Sanic) -> None:
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
         if _out_of_range(exc):
-            return problem(400, "invalid_parameter", "Invalid parameter",
-                           "A parameter is outside the range the server accepts.",
-                           request=request)
+            return problem(
+                400,
+                "invalid_parameter",
+                "Invalid parameter",
+                "A parameter is outside the range the server accepts.",
+                request=request,
+            )
         return _internal(request, exc)
 
 

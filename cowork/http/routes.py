@@ -19,6 +19,7 @@ MODULES = (
     "notifications",
     "analytics",
     "admin",
+    "web",
 )
 
 

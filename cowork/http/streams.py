@@ -129,7 +129,7 @@ async def _checkout(request: Request, space_id: int, *, active: bool) -> HTTPRes
     return json({**counts.as_dict(), "ttl_seconds": ttl})
 
 
-@bp.websocket("/api/v1/ws")  # type: ignore[untyped-decorator]
+@bp.websocket("/api/v1/ws")
 @openapi.exclude()
 async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
     await WebsocketSession(request, ws, hub_of(request)).run()

@@ -71,7 +71,7 @@ class StripeGateway:
         )
 
     async def close(self) -> None:
-        await self._http.close_async()  # type: ignore[no-untyped-call]
+        await self._http.close_async()
 
     async def create_customer(self, *, user_id: int, email: str, name: str) -> str:
         customer = await self._call(

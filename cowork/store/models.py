@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -38,10 +40,10 @@ class Location(Timestamped):
     timezone = fields.CharField(max_length=64)
     currency = fields.CharField(max_length=3, default="EUR")
     description = fields.TextField(default="")
-    opening_hours = fields.JSONField(default=dict)
-    cancellation_policy = fields.JSONField(default=list)
-    booking_rules = fields.JSONField(default=dict)
-    floors = fields.JSONField(default=list)
+    opening_hours: Any = fields.JSONField(default=dict)
+    cancellation_policy: Any = fields.JSONField(default=list)
+    booking_rules: Any = fields.JSONField(default=dict)
+    floors: Any = fields.JSONField(default=list)
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -97,6 +99,9 @@ class Space(Timestamped):
 
 
 class Booking(Timestamped):
+    space_id: int
+    location_id: int
+    user_id: int
     id = fields.BigIntField(primary_key=True)
     space: fields.ForeignKeyRelation[Space] = fields.ForeignKeyField(
         "models.Space", related_name="bookings", on_delete=fields.RESTRICT
@@ -186,7 +191,7 @@ class Outbox(Model):
     location_id = fields.IntField(null=True)
     space_id = fields.IntField(null=True)
     user_id = fields.IntField(null=True)
-    payload = fields.JSONField()
+    payload: Any = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
     published_at = fields.DatetimeField(null=True)
 
@@ -237,7 +242,7 @@ class Notification(Model):
     type = fields.CharField(max_length=64)
     title = fields.CharField(max_length=255)
     body = fields.TextField(default="")
-    data = fields.JSONField(default=dict)
+    data: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
 
@@ -252,7 +257,7 @@ class IdempotencyKey(Model):
     key = fields.CharField(max_length=255)
     request_hash = fields.CharField(max_length=64)
     response_status = fields.IntField(null=True)
-    response_body = fields.JSONField(null=True)
+    response_body: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
 
@@ -270,8 +275,8 @@ class AuditEntry(Model):
     entity = fields.CharField(max_length=64)
     entity_id = fields.CharField(max_length=64)
     location_id = fields.IntField(null=True)
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: Any = fields.JSONField(null=True)
+    after: Any = fields.JSONField(null=True)
     at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
