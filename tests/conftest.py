@@ -34,6 +34,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI timeout, `timeout`) should unwind like Ctrl-C, so session fixtures stop
     # the embedded PostgreSQL and NATS instead of leaving them running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 _db_numbers = itertools.count(1)
 
 

@@ -5,13 +5,12 @@ Import in a test module with `from tests.payments_fixtures import *  # noqa`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from cowork.payments import lifecycle
 from cowork.payments.dev import register_local_webhook
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
+from tests.polling import poll
 
 __all__ = [
     "WEBHOOK_SECRET",
@@ -52,20 +52,6 @@ __all__ = [
 
 WEBHOOK_SECRET = "whsec_test"
 T = TypeVar("T")
-
-
-async def poll(
-    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 20.0
-) -> T:
-    """Call `fetch` until `predicate(result)` holds; fail after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await fetch()
-        if predicate(result):
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met in {timeout}s; last: {result!r}")
-        await asyncio.sleep(0.05)
 
 
 def at(hours_from_now: float) -> datetime:

@@ -217,18 +217,7 @@ class SpaceActor(Actor[Command]):
             raise SpaceInactiveError("this space is not bookable")
         now = self.clock.now()
         slot = Slot(cmd.start, cmd.end)
-        validate_slot(
-            slot,
-            now=now,
-            tz=rules.tz,
-            hours=rules.hours,
-            closures=rules.closures,
-            limits=rules.limits,
-        )
-        self._raise_if_taken(slot, now)
-        price = price_cents(
-            slot, tz=rules.tz, hourly_cents=rules.hourly_cents, daily_cents=rules.daily_cents
-        )
+        price = self._judge(slot, rules, now)
         status = BookingStatus.HELD if price > 0 else BookingStatus.CONFIRMED
         expires_at = now + self.timing.hold_ttl if status is BookingStatus.HELD else None
         deadline = self._deadline(status, slot.start, slot.end, expires_at)
@@ -276,8 +265,25 @@ class SpaceActor(Actor[Command]):
     def _stale_holds(self, slot: Slot, now: datetime) -> bool:
         return any(self._holds.get(b, now) < now for b in self.timeline.conflicts(slot))
 
-    def _raise_if_taken(self, slot: Slot, now: datetime) -> None:
-        for booking_id in self.timeline.conflicts(slot):
+    def _judge(
+        self, slot: Slot, rules: SpaceRules, now: datetime, moving: int | None = None
+    ) -> int:
+        """Validate a wanted slot against the rules and memory; its price if acceptable."""
+        validate_slot(
+            slot,
+            now=now,
+            tz=rules.tz,
+            hours=rules.hours,
+            closures=rules.closures,
+            limits=rules.limits,
+        )
+        self._raise_if_taken(slot, now, ignore=moving)
+        return price_cents(
+            slot, tz=rules.tz, hourly_cents=rules.hourly_cents, daily_cents=rules.daily_cents
+        )
+
+    def _raise_if_taken(self, slot: Slot, now: datetime, ignore: int | None = None) -> None:
+        for booking_id in self.timeline.conflicts(slot, ignore=ignore):
             expires_at = self._holds.get(booking_id)
             if expires_at is None or expires_at > now:
                 raise SlotTakenError("another booking holds this slot", conflicts=[booking_id])
@@ -361,21 +367,7 @@ class SpaceActor(Actor[Command]):
         rules = await self.rules()
         now = self.clock.now()
         slot = Slot(cmd.start, cmd.end)
-        validate_slot(
-            slot,
-            now=now,
-            tz=rules.tz,
-            hours=rules.hours,
-            closures=rules.closures,
-            limits=rules.limits,
-        )
-        for other in self.timeline.conflicts(slot, ignore=row.id):
-            expires_at = self._holds.get(other)
-            if expires_at is None or expires_at > now:
-                raise SlotTakenError("another booking holds the new slot", conflicts=[other])
-        price = price_cents(
-            slot, tz=rules.tz, hourly_cents=rules.hourly_cents, daily_cents=rules.daily_cents
-        )
+        price = self._judge(slot, rules, now, moving=row.id)
         if row.status is BookingStatus.CONFIRMED and price > row.price_cents:
             raise RescheduleCostsMoreError(
                 "a paid booking can move only to a slot that costs no more",

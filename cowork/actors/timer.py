@@ -81,7 +81,11 @@ class TimerActor:
                 await self._sleep(cap=1.0)
 
     async def _sleep(self, cap: float | None = None) -> None:
-        self._next = await store.next_deadline_at()
+        try:
+            self._next = await store.next_deadline_at()
+        except Exception:
+            log.warning("timer could not read the next deadline", exc_info=True)
+            self._next, cap = None, 1.0
         self.status.next_deadline_at = self._next
         delay = self._max_sleep if cap is None else cap
         if self._next is not None:

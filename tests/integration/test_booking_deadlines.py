@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,18 +11,12 @@ import pytest
 from cowork.actors.clock import ManualClock
 from tests.conftest import start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
+from tests.polling import poll
 
 
-async def poll(fetch, predicate, timeout: float = 20.0):
-    """Call `fetch` until `predicate(result)` holds; fail after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await fetch()
-        if predicate(result):
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met in {timeout}s; last: {result!r}")
-        await asyncio.sleep(0.05)
+async def status_of(http, settings, member, booking) -> str:
+    got = await http.get(f"/api/v1/bookings/{booking['id']}", headers=auth(settings, member))
+    return got.json()["status"]
 
 
 def quarter(t: datetime) -> datetime:
@@ -98,8 +91,7 @@ async def test_no_show_is_released_at_start_plus_grace(clocked):
         assert got.json()["status"] == "confirmed"  # not yet
         clock.advance(timedelta(seconds=2))
         await server.app.ctx.timer.sweep()
-        got = await http.get(f"/api/v1/bookings/{booking['id']}", headers=auth(s, member))
-        assert got.json()["status"] == "no_show"
+        await poll(lambda: status_of(http, s, member, booking), lambda st: st == "no_show")
         # the rest of the slot is bookable again
         rest = quarter(clock.now()) + timedelta(minutes=15)
         r = await http.post(
@@ -132,8 +124,7 @@ async def test_checked_in_booking_completes_after_its_end(clocked):
         assert r.status_code == 200 and r.json()["status"] == "checked_in"
         clock.set(start + timedelta(hours=2))
         await server.app.ctx.timer.sweep()
-        got = await http.get(f"/api/v1/bookings/{booking['id']}", headers=auth(s, member))
-        assert got.json()["status"] == "completed"
+        await poll(lambda: status_of(http, s, member, booking), lambda st: st == "completed")
 
 
 async def test_confirmed_free_booking_without_check_in_becomes_no_show_not_completed(clocked):
@@ -152,5 +143,4 @@ async def test_confirmed_free_booking_without_check_in_becomes_no_show_not_compl
         ).json()
         clock.set(start + timedelta(hours=2))
         await server.app.ctx.timer.sweep()
-        got = await http.get(f"/api/v1/bookings/{booking['id']}", headers=auth(s, member))
-        assert got.json()["status"] == "no_show"
+        await poll(lambda: status_of(http, s, member, booking), lambda st: st == "no_show")

@@ -162,8 +162,11 @@ async def test_a_price_change_reaches_the_warm_actor_at_once(client, world, serv
     first = await client.post(url, json=slot(at(60)), headers=world["member"])
     assert first.json()["price_cents"] == 1000  # the actor is warm with the old price
     admin = auth(server.settings, await make_user("admin"))
-    r = await client.patch(f"/api/v1/manage/spaces/{world['paid'].id}",
-                           json={"hourly_price_cents": 2500}, headers=admin)
+    r = await client.patch(
+        f"/api/v1/manage/spaces/{world['paid'].id}",
+        json={"hourly_price_cents": 2500},
+        headers=admin,
+    )
     assert r.status_code == 200, r.text
 
     async def price() -> int:

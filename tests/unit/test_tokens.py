@@ -20,12 +20,21 @@ SECRET = "unit-test-secret-" + "y" * 32
 # PyJWT also checks `iat` against the wall clock, so tokens are issued at the real now;
 # `verify(now=...)` then moves the clock forward for the expiry check.
 NOW = utcnow()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_now():
+    """Tokens are also checked against the wall clock: take `NOW` when each test starts."""
+    global NOW
+    NOW = utcnow()
+
+
 ALICE = Principal(7, Role.MANAGER)
 
 
-def reason(token, kind=TokenKind.ACCESS, secret=SECRET, now=NOW):
+def reason(token, kind=TokenKind.ACCESS, secret=SECRET, now=None):
     with pytest.raises(InvalidTokenError) as err:
-        verify(secret, token, kind, now=now)
+        verify(secret, token, kind, now=now or NOW)
     return err.value.reason
 
 
