@@ -1,173 +1,542 @@
-"""Realtime benchmark: outbox → relay → JetStream → hub → N SSE clients, on the embedded stack.
+"""Realtime benchmark: holds committed through the API → outbox → relay → JetStream → hub →
+N SSE clients, on one node running as its own process, beside raw nats-py on the same server.
 
-    .venv/bin/python bench/realtime.py --clients 100 --events 2000
+    .venv/bin/python -m bench.realtime [--clients 1000] [--events 300] [--rate 10]
+        [--idle 5000] [--workers 2]
 
-Reports the relay's publish rate, and commit-to-client latency (from each envelope's `at`,
-the outbox insert time) at p50/p95/p99 across every client. DATABASE_URL / NATS_URL, when set,
-point it at existing servers (the database must be migrated and disposable).
+Phases, in this order, against one `python -m cowork serve` process (bench/common.py `node()`):
+
+1. memory: open `--idle` idle SSE connections (location stream) from the client processes and
+   read the node's VmRSS from /proc/<pid>/status before, at 1,000 and at `--idle`.
+2. raw floor: one nats-py publisher (this process) sends `--events` messages at `--rate`/s,
+   each carrying its publish time, padded to the size of a cowork envelope; received by (a) one
+   subscription, (b) `--clients` subscriptions spread over the client processes (one NATS
+   connection per process).
+3. cowork: `--clients` SSE clients on the location stream; this process POSTs `--events` holds
+   at `--rate`/s (open loop); every client measures `now - at` for each `booking.held` event
+   (`at` = the outbox row's `now()`, i.e. its transaction's start, a few ms before the commit).
+
+Clients live in `--workers` spawned processes (raw asyncio sockets, no HTTP library), so no
+client shares the server's event loop. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import multiprocessing as mp
 import os
+import resource
 import statistics
-import tempfile
 import time
+from array import array
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
-from tortoise.transactions import in_transaction
-
-from cowork.app import create_app
-from cowork.config import Environment, Settings
-from cowork.devstack import embedded_stack, free_port
-from cowork.store.db import migrate
-from cowork.store.events import BookingFacts, emit_booking_event
-from cowork.store.models import Location, Space, User
+HOST = "127.0.0.1"
+OPEN_CONCURRENCY = 100  # connections being opened at once per client process
+ENVELOPE_BYTES = 300  # ≈ one public booking.held envelope; the raw payload is padded to it
 
 
-class Arrivals:
-    """Counts clients whose stream is open; `all_in` is set when every one is."""
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
-    def __init__(self, clients: int) -> None:
+
+# -- client side (runs in the spawned worker processes) ------------------------------------------
+
+
+class Tally:
+    """One worker's received latencies and completion count."""
+
+    def __init__(self, expected: int, clients: int) -> None:
+        self.expected = expected
         self.clients = clients
-        self.count = 0
-        self.all_in = asyncio.Event()
+        self.finished = 0
+        self.latencies = array("d")
+        self.all_done = asyncio.Event()
+        self._at: dict[bytes, float] = {}
 
-    def arrived(self) -> None:
-        self.count += 1
-        if self.count == self.clients:
-            self.all_in.set()
+    def epoch(self, at: bytes) -> float:
+        t = self._at.get(at)
+        if t is None:
+            t = self._at[at] = datetime.fromisoformat(at.decode()).timestamp()
+        return t
 
-
-async def sse_client(url: str, expected: int, latencies: list[float], arrivals: Arrivals) -> None:
-    async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(30, read=None)) as http,
-        http.stream("GET", url) as response,
-    ):
-        got = 0
-        async for line in response.aiter_lines():
-            if line.startswith(": connected"):
-                arrivals.arrived()
-            if line.startswith("data: "):
-                body = json.loads(line[6:])
-                at = datetime.fromisoformat(body["at"])
-                latencies.append((datetime.now(UTC) - at).total_seconds())
-                got += 1
-                if got == expected:
-                    return
+    def one_done(self) -> None:
+        self.finished += 1
+        if self.finished == self.clients:
+            self.all_done.set()
 
 
-async def run(settings: Settings, clients: int, events: int) -> None:
-    app = create_app(settings)
-    srv = await app.create_server(
-        host="127.0.0.1", port=settings.port, return_asyncio_server=True, access_log=False
+class SSEClient(asyncio.Protocol):
+    """A minimal HTTP/1.1 SSE reader: splits the (chunked) body on blank lines, which is enough
+    to find frames; the timestamp is taken once per read, before any parsing."""
+
+    def __init__(self, request: bytes, tally: Tally, loop: asyncio.AbstractEventLoop) -> None:
+        self.request = request
+        self.tally = tally
+        self.connected: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.headers_done = False
+        self.got = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self.buf + data
+        if not self.headers_done:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.buf = buf
+                return
+            status = buf[: buf.find(b"\r\n")]
+            if b" 200 " not in status and not self.connected.done():
+                self.connected.set_exception(RuntimeError(status.decode(errors="replace")))
+            buf = buf[end + 4 :]
+            self.headers_done = True
+        while (end := buf.find(b"\n\n")) >= 0:
+            frame = buf[:end]
+            buf = buf[end + 2 :]
+            if b"event: booking.held\n" in frame:
+                i = frame.find(b'"at":"') + 6
+                self.tally.latencies.append(now - self.tally.epoch(frame[i : frame.find(b'"', i)]))
+                self.got += 1
+                if self.got == self.tally.expected:
+                    self.tally.one_done()
+            elif b": connected" in frame and not self.connected.done():
+                self.connected.set_result(None)
+        self.buf = buf
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.connected.done():
+            self.connected.set_exception(exc or ConnectionError("closed before connected"))
+
+
+async def open_streams(url: str, n: int, tally: Tally) -> list[SSEClient]:
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    request = (
+        f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n"
+    ).encode()
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    clients: list[SSEClient] = []
+
+    async def one() -> None:
+        async with gate:
+            client = SSEClient(request, tally, loop)
+            await loop.create_connection(lambda: client, parts.hostname, parts.port)
+            await asyncio.wait_for(client.connected, 60)
+            clients.append(client)
+
+    results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        print(f"[worker {os.getpid()}] {len(errors)} streams failed, first: {errors[0]!r}")
+    return clients
+
+
+def sse_worker(pipe: Connection, url: str, n: int, expected: int, seconds: float) -> None:
+    """Open n streams, report ready; then either wait for `expected` events per stream (at most
+    `seconds`) or, with expected == 0, hold them idle until told to close."""
+    raise_nofile()
+
+    async def main() -> None:
+        tally = Tally(expected, n)
+        clients = await open_streams(url, n, tally)
+        pipe.send(("ready", len(clients)))
+        if expected:
+            try:
+                await asyncio.wait_for(tally.all_done.wait(), seconds)
+            except TimeoutError:
+                pass
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        for client in clients:
+            if client.transport is not None:
+                client.transport.close()
+        pipe.send(("done", tally.latencies.tobytes(), tally.finished, len(clients)))
+
+    asyncio.run(main())
+
+
+def nats_worker(pipe: Connection, nats_url: str, n: int, subject: str, expected: int,
+                seconds: float) -> None:  # fmt: skip
+    """n subscriptions on one connection; each message carries its publish time."""
+    import nats
+
+    async def main() -> None:
+        tally = Tally(expected, n)
+        nc = await nats.connect(nats_url, pending_size=256 * 1024 * 1024)
+        counts = [0] * n
+
+        def handler(k: int):  # noqa: ANN202
+            async def on_msg(msg) -> None:  # noqa: ANN001
+                now = time.time()
+                tally.latencies.append(now - float(msg.data[:20]))
+                counts[k] += 1
+                if counts[k] == expected:
+                    tally.one_done()
+
+            return on_msg
+
+        for k in range(n):
+            await nc.subscribe(subject, cb=handler(k), pending_msgs_limit=1_000_000)
+        await nc.flush()
+        pipe.send(("ready", n))
+        try:
+            await asyncio.wait_for(tally.all_done.wait(), seconds)
+        except TimeoutError:
+            pass
+        await nc.close()
+        pipe.send(("done", tally.latencies.tobytes(), tally.finished, n))
+
+    asyncio.run(main())
+
+
+# -- driver side ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float]  # seconds
+    expected: int
+    complete: int  # clients that got every event
+    clients: int
+
+    def pct(self, q: float) -> float:
+        lat = self.latencies
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
+
+    def line(self) -> str:
+        lat = self.latencies
+        mean = statistics.fmean(lat) * 1000 if lat else float("nan")
+        return (
+            f"{self.name}: {len(lat):,}/{self.expected:,} received, "
+            f"{self.complete}/{self.clients} receivers complete; ms p50 {self.pct(0.5):.2f}  "
+            f"p90 {self.pct(0.9):.2f}  p99 {self.pct(0.99):.2f}  "
+            f"max {(lat[-1] * 1000 if lat else float('nan')):.2f}  mean {mean:.2f}"
+        )
+
+
+class Workers:
+    """Client processes for one phase; each gets an equal share of the receivers."""
+
+    def __init__(self, target, share: list[int], *args) -> None:  # noqa: ANN001
+        ctx = mp.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs: list[mp.process.BaseProcess] = []
+        for n in share:
+            ours, theirs = ctx.Pipe()
+            proc = ctx.Process(target=target, args=(theirs, *args[:1], n, *args[1:]), daemon=True)
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+
+    def wait_ready(self, timeout: float) -> int:
+        total = 0
+        for pipe in self.pipes:
+            if not pipe.poll(timeout):
+                raise RuntimeError("a client process did not get ready in time")
+            tag, n = pipe.recv()
+            assert tag == "ready"
+            total += n
+        return total
+
+    def tell(self, message: str) -> None:
+        for pipe in self.pipes:
+            pipe.send(message)
+
+    def collect(self, timeout: float) -> tuple[list[float], int, int]:
+        lat: list[float] = []
+        complete = clients = 0
+        for pipe in self.pipes:
+            if not pipe.poll(timeout):
+                raise RuntimeError("a client process did not report in time")
+            tag, raw, done, n = pipe.recv()
+            assert tag == "done"
+            part = array("d")
+            part.frombytes(raw)
+            lat.extend(part)
+            complete += done
+            clients += n
+        return sorted(lat), complete, clients
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def node_pid(port: int) -> int:
+    """The `cowork serve` child listening on `port` (node() does not expose its pid)."""
+    import psutil
+
+    for child in psutil.Process().children():
+        try:
+            if "serve" in child.cmdline() and child.environ().get("PORT") == str(port):
+                return child.pid
+        except psutil.Error:
+            continue
+    raise RuntimeError(f"no node process on port {port}")
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def sse_gauge(url: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:  # noqa: S310 (127.0.0.1)
+        for line in r.read().decode().splitlines():
+            if line.startswith('cowork_stream_connections{kind="sse"}'):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def settle_rss(pid: int, seconds: float = 3.0) -> int:
+    """RSS once it stopped moving (sampled every 0.5 s, at most `seconds`)."""
+    last = rss(pid)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = rss(pid)
+        if now == last:
+            break
+        last = now
+    return last
+
+
+async def seed(db_url: str, spaces: int, users: int) -> tuple[int, list[int], list[int]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    day = '[["00:00","24:00"]]'
+    always = "{" + ",".join(f'"{d}":{day}' for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                       "sun")) + "}"  # fmt: skip
+    loc = await conn.fetchval(
+        "INSERT INTO locations (name, city, address, timezone, currency, description, "
+        "opening_hours, cancellation_policy, booking_rules, floors, active, created_at, "
+        "updated_at) VALUES ('Bench', 'Milan', 'Via 1', 'Europe/Rome', 'EUR', '', $1, '[]', "
+        "'{}', '[]', true, now(), now()) RETURNING id",
+        always,
     )
-    assert srv is not None
-    await srv.startup()
-    await srv.before_start()
-    await srv.after_start()
-    try:
-        loc = await Location.create(
-            name="Bench",
-            city="Milan",
-            address="Via 1",
-            timezone="Europe/Rome",
-            currency="EUR",
-            opening_hours={},
-            cancellation_policy=[],
-            booking_rules={},
-            floors=[],
+    space_ids = [
+        await conn.fetchval(
+            "INSERT INTO spaces (location_id, name, type, capacity, hourly_price_cents, description,"
+            " floor, x, y, width, height, active, created_at, updated_at) VALUES ($1, $2, 'desk', 1,"
+            " 1000, '', 0, 0, 0, 1, 1, true, now(), now()) RETURNING id",
+            loc,
+            f"D{i}",
         )
-        space = await Space.create(location=loc, name="Desk", type="desk")
-        user = await User.create(email="bench@example.com", password_hash="!", name="Bench")
-        url = f"http://127.0.0.1:{settings.port}/api/v1/streams/locations/{loc.id}"
-        latencies: list[float] = []
-        arrivals = Arrivals(clients)
-        tasks = [
-            asyncio.create_task(sse_client(url, events, latencies, arrivals))
-            for _ in range(clients)
-        ]
-        await asyncio.wait_for(arrivals.all_in.wait(), timeout=60)
-        start = datetime(2031, 1, 1, tzinfo=UTC)
-        began = time.perf_counter()
+        for i in range(spaces)
+    ]
+    user_ids = [
+        await conn.fetchval(
+            "INSERT INTO users (email, password_hash, name, role, is_active, created_at, updated_at)"
+            " VALUES ($1, '!', 'Bench', 'member', true, now(), now()) RETURNING id",
+            f"rt{i}@example.com",
+        )
+        for i in range(users)
+    ]
+    await conn.close()
+    return loc, space_ids, user_ids
+
+
+async def post_holds(
+    url: str, space_ids: list[int], user_ids: list[int], events: int, rate: float, offset: int
+) -> dict[int, int]:
+    """POST `events` holds at `rate`/s, open loop (each at its scheduled time, not after the
+    previous answer); distinct slots, so every one should be a 201."""
+    import aiohttp
+
+    from bench.common import JWT_SECRET
+    from cowork.accounts.tokens import Principal, Role, TokenKind, issue
+
+    now = datetime.now(UTC)
+    headers = [
+        {"Authorization": "Bearer " + issue(JWT_SECRET, Principal(u, Role.MEMBER),
+                                             TokenKind.ACCESS, 3600, now=now)}
+        for u in user_ids
+    ]  # fmt: skip
+    base = (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    statuses: dict[int, int] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
+
+        async def hold(i: int) -> None:
+            n = offset + i
+            space = space_ids[n % len(space_ids)]
+            start = base + timedelta(hours=n // len(space_ids))
+            body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+            async with http.post(
+                f"{url}/api/v1/spaces/{space}/bookings", json=body, headers=headers[n % len(headers)]
+            ) as r:
+                await r.read()
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+
+        tasks = []
+        t0 = time.monotonic()
         for i in range(events):
-            facts = BookingFacts(
-                i + 1,
-                space.id,
-                loc.id,
-                user.id,
-                start + timedelta(hours=i),
-                start + timedelta(hours=i + 1),
-                "held",
-                100,
-                "EUR",
-                None,
-            )
-            async with in_transaction() as conn:
-                await emit_booking_event(conn, "booking.held", facts)
-            app.ctx.relay.wake()
-        written = time.perf_counter() - began
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=300)
-        total = time.perf_counter() - began
-        lat = sorted(latencies)
+            delay = t0 + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(hold(i)))
+        await asyncio.gather(*tasks)
+    return statuses
 
-        def pct(p: float) -> float:
-            return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
 
-        print(f"clients={clients} events={events} (x2 outbox rows: public + personal)")
-        print(
-            f"write {events / written:,.0f} changes/s; all delivered after {total:.2f}s "
-            f"({events * clients / total:,.0f} client deliveries/s)"
-        )
-        print(
-            f"relay published {app.ctx.relay.published} rows; hub delivered "
-            f"{app.ctx.hub.delivered} events"
-        )
-        print(
-            f"commit→client latency ms: p50 {pct(0.5):.1f}  p95 {pct(0.95):.1f}  "
-            f"p99 {pct(0.99):.1f}  max {lat[-1] * 1000:.1f}  "
-            f"mean {statistics.fmean(lat) * 1000:.1f}"
-        )
+async def publish_raw(nats_url: str, subject: str, events: int, rate: float) -> None:
+    import nats
+
+    nc = await nats.connect(nats_url)
+    pad = b" " * (ENVELOPE_BYTES - 20)
+    t0 = time.monotonic()
+    for i in range(events):
+        delay = t0 + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await nc.publish(subject, f"{time.time():<20.6f}".encode() + pad)
+        await nc.flush()  # one message per write, as the relay's acked publishes are
+    await nc.close()
+
+
+def raw_phase(name: str, nats_url: str, share: list[int], events: int, rate: float) -> Phase:
+    subject = f"bench.raw.{name.replace(' ', '_')}"
+    budget = events / rate + 60
+    workers = Workers(nats_worker, share, nats_url, subject, events, budget)
+    try:
+        receivers = workers.wait_ready(60)
+        asyncio.run(publish_raw(nats_url, subject, events, rate))
+        lat, complete, clients = workers.collect(budget + 30)
     finally:
-        await srv.before_stop()
-        srv.close()
-        await srv.wait_closed()
-        await srv.after_stop()
+        workers.close()
+    return Phase(name, lat, events * receivers, complete, clients)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=1000, help="SSE clients (latency)")
+    parser.add_argument("--events", type=int, default=300, help="holds (and raw messages)")
+    parser.add_argument("--rate", type=float, default=10.0, help="holds (messages) per second")
+    parser.add_argument("--idle", type=int, default=5000, help="idle SSE connections (memory)")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--spaces", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cowork-bench-") as tmp:
-        Path(tmp).chmod(0o755)
-        environ = {k: os.environ.get(k, "") for k in ("DATABASE_URL", "NATS_URL")}
-        with embedded_stack(Path(tmp), environ=environ, stripe=False) as stack:
-            env = {**environ, **{k: v for k, v in stack.env.items() if v}}
-            settings = Settings(
-                env=Environment.DEV,
-                database_url=env["DATABASE_URL"],
-                nats_url=env["NATS_URL"],
-                jwt_secret="bench-" + "x" * 32,
-                port=free_port(),
-                log_json=False,
-                client_queue_size=max(256, args.events * 2),
-            ).checked()
-            asyncio.run(bench(settings, args.clients, args.events))
+    limit = raise_nofile()  # the node inherits it
+    if limit < args.idle + 1000:
+        raise SystemExit(f"open-files hard limit {limit} is too low for --idle {args.idle}")
 
+    from bench.common import node, stack
+    from cowork.devstack import free_port
 
-async def bench(settings: Settings, clients: int, events: int) -> None:
-    from tortoise import Tortoise
+    print(f"host: {os.cpu_count()} CPUs, load average {os.getloadavg()}, nofile {limit}")
+    with stack() as s:
+        loc, space_ids, user_ids = asyncio.run(seed(s.database_url, args.spaces, 50))
+        port = free_port()
+        with node(s, "rt-1", port=port, COWORK_HOLD_TTL_SECONDS="3600") as url:
+            pid = node_pid(port)
+            stream = f"{url}/api/v1/streams/locations/{loc}"
+            # Warm every code path the phases use before taking the memory baseline.
+            asyncio.run(post_holds(url, space_ids, user_ids, 10, 50, offset=0))
+            offset = 10
+            warm = Workers(sse_worker, [50], stream, 0, 0.0)
+            warm.wait_ready(60)
+            warm.tell("close")
+            warm.collect(30)
+            warm.close()
 
-    await migrate(settings)
-    await Tortoise.close_connections()
-    await run(settings, clients, events)
+            # 1. memory
+            base = settle_rss(pid)
+            steps = sorted({min(1000, args.idle), args.idle})
+            held: list[Workers] = []
+            readings: list[tuple[int, int, float]] = []
+            opened = 0
+            try:
+                for step in steps:
+                    w = Workers(sse_worker, split(step - opened, args.workers), stream, 0, 0.0)
+                    held.append(w)
+                    opened += w.wait_ready(300)
+                    readings.append((opened, settle_rss(pid), sse_gauge(url)))
+            finally:
+                for w in held:
+                    w.tell("close")
+                for w in held:
+                    w.collect(60)
+                    w.close()
+            load_mem = os.getloadavg()
+
+            # 2. raw floor
+            raw1 = raw_phase("raw nats, 1 subscription", s.nats_url, [1], args.events, args.rate)
+            rawn = raw_phase(
+                f"raw nats, {args.clients} subscriptions",
+                s.nats_url,
+                split(args.clients, args.workers),
+                args.events,
+                args.rate,
+            )
+            load_raw = os.getloadavg()
+
+            # 3. cowork
+            budget = args.events / args.rate + 60
+            workers = Workers(
+                sse_worker, split(args.clients, args.workers), stream, args.events, budget
+            )
+            try:
+                clients = workers.wait_ready(300)
+                began = time.monotonic()
+                statuses = asyncio.run(
+                    post_holds(url, space_ids, user_ids, args.events, args.rate, offset)
+                )
+                lat, complete, n = workers.collect(budget + 30)
+                took = time.monotonic() - began
+            finally:
+                workers.close()
+            cowork = Phase(
+                f"cowork SSE, {clients} clients", lat, args.events * clients, complete, n
+            )
+            load_cowork = os.getloadavg()
+
+    print(f"\nmemory (node pid {pid}): baseline RSS {base / 2**20:.1f} MiB")
+    prev_n, prev_rss = 0, base
+    for n, r, gauge in readings:
+        print(
+            f"  {n:>5} idle SSE (server gauge {gauge:.0f}): RSS {r / 2**20:.1f} MiB, "
+            f"{(r - base) / n / 1024:.1f} KiB/conn from baseline, "
+            f"{(r - prev_rss) / max(1, n - prev_n) / 1024:.1f} KiB/conn for the last "
+            f"{n - prev_n}"
+        )
+        prev_n, prev_rss = n, r
+    print(f"  load average after: {load_mem}")
+    print(f"\n{args.events} events at {args.rate:g}/s; holds {statuses}; cowork phase {took:.1f}s")
+    for phase in (raw1, rawn, cowork):
+        print(phase.line())
+    for floor in (raw1, rawn):
+        print(
+            f"ratio cowork / {floor.name}: p50 {cowork.pct(0.5) / floor.pct(0.5):.1f}x, "
+            f"p99 {cowork.pct(0.99) / floor.pct(0.99):.1f}x"
+        )
+    print(f"load average after raw {load_raw}, after cowork {load_cowork}")
 
 
 if __name__ == "__main__":

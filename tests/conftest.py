@@ -113,7 +113,7 @@ async def database_url(infra: Infra) -> AsyncIterator[str]:
     name = f"t_{os.getpid()}_{next(_db_numbers)}"
     conn = await asyncpg.connect(infra.admin_url)
     try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
     finally:
         await conn.close()
     yield infra.url_for(name)
