@@ -1,20 +1,23 @@
 """Realtime benchmark: holds committed through the API → outbox → relay → JetStream → hub →
 N SSE clients, on one node running as its own process, beside raw nats-py on the same server.
 
-    .venv/bin/python -m bench.realtime [--clients 1000] [--events 300] [--rate 10]
+    .venv/bin/python -m bench.realtime [--clients 1000] [--rates 2,5,10] [--seconds 30]
         [--idle 5000] [--workers 2]
 
-Phases, in this order, against one `python -m cowork serve` process (bench/common.py `node()`):
+Against one `python -m cowork serve` process (bench/common.py `node()`):
 
 1. memory: open `--idle` idle SSE connections (location stream) from the client processes and
-   read the node's VmRSS from /proc/<pid>/status before, at 1,000 and at `--idle`.
-2. raw floor: one nats-py publisher (this process) sends `--events` messages at `--rate`/s,
-   each carrying its publish time, padded to the size of a cowork envelope; received by (a) one
-   subscription, (b) `--clients` subscriptions spread over the client processes (one NATS
-   connection per process).
-3. cowork: `--clients` SSE clients on the location stream; this process POSTs `--events` holds
-   at `--rate`/s (open loop); every client measures `now - at` for each `booking.held` event
-   (`at` = the outbox row's `now()`, i.e. its transaction's start, a few ms before the commit).
+   read the node's VmRSS from /proc/<pid>/status at a warmed-up baseline, at 1,000 and at
+   `--idle` connections.
+2. then one round per rate, each `--seconds` long:
+   a. raw floor: one nats-py publisher (this process) sends messages at the rate, each carrying
+      its publish time, padded to the size of a cowork envelope, flushed one by one; received by
+      one subscription, then by `--clients` subscriptions spread over the client processes
+      (one NATS connection per process);
+   b. cowork: `--clients` SSE clients on the location stream; this process POSTs holds at the
+      rate (open loop); every client measures `now - at` for each `booking.held` event (`at` =
+      the outbox row's `now()`, its transaction's start, a few ms before the commit). The node's
+      CPU time over the round is read from /proc/<pid>/stat.
 
 Clients live in `--workers` spawned processes (raw asyncio sockets, no HTTP library), so no
 client shares the server's event loop. Everything listens on 127.0.0.1 only.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import resource
@@ -150,16 +154,15 @@ def sse_worker(pipe: Connection, url: str, n: int, expected: int, seconds: float
     """Open n streams, report ready; then either wait for `expected` events per stream (at most
     `seconds`) or, with expected == 0, hold them idle until told to close."""
     raise_nofile()
+    raise_nofile()
 
     async def main() -> None:
         tally = Tally(expected, n)
         clients = await open_streams(url, n, tally)
         pipe.send(("ready", len(clients)))
         if expected:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(tally.all_done.wait(), seconds)
-            except TimeoutError:
-                pass
         else:
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
         for client in clients:
@@ -170,8 +173,9 @@ def sse_worker(pipe: Connection, url: str, n: int, expected: int, seconds: float
     asyncio.run(main())
 
 
-def nats_worker(pipe: Connection, nats_url: str, n: int, subject: str, expected: int,
-                seconds: float) -> None:  # fmt: skip
+def nats_worker(
+    pipe: Connection, nats_url: str, n: int, subject: str, expected: int, seconds: float
+) -> None:
     """n subscriptions on one connection; each message carries its publish time."""
     import nats
 
@@ -180,8 +184,8 @@ def nats_worker(pipe: Connection, nats_url: str, n: int, subject: str, expected:
         nc = await nats.connect(nats_url, pending_size=256 * 1024 * 1024)
         counts = [0] * n
 
-        def handler(k: int):  # noqa: ANN202
-            async def on_msg(msg) -> None:  # noqa: ANN001
+        def handler(k: int):
+            async def on_msg(msg) -> None:
                 now = time.time()
                 tally.latencies.append(now - float(msg.data[:20]))
                 counts[k] += 1
@@ -194,10 +198,8 @@ def nats_worker(pipe: Connection, nats_url: str, n: int, subject: str, expected:
             await nc.subscribe(subject, cb=handler(k), pending_msgs_limit=1_000_000)
         await nc.flush()
         pipe.send(("ready", n))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.all_done.wait(), seconds)
-        except TimeoutError:
-            pass
         await nc.close()
         pipe.send(("done", tally.latencies.tobytes(), tally.finished, n))
 
@@ -210,9 +212,9 @@ def nats_worker(pipe: Connection, nats_url: str, n: int, subject: str, expected:
 @dataclass
 class Phase:
     name: str
-    latencies: list[float]  # seconds
+    latencies: list[float]  # seconds, sorted
     expected: int
-    complete: int  # clients that got every event
+    complete: int  # receivers that got every event
     clients: int
 
     def pct(self, q: float) -> float:
@@ -231,9 +233,10 @@ class Phase:
 
 
 class Workers:
-    """Client processes for one phase; each gets an equal share of the receivers."""
+    """Client processes for one phase; each gets its share of the receivers.
+    `target(pipe, first, n, *rest)` for `Workers(target, share, first, *rest)`."""
 
-    def __init__(self, target, share: list[int], *args) -> None:  # noqa: ANN001
+    def __init__(self, target, share: list[int], *args) -> None:
         ctx = mp.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs: list[mp.process.BaseProcess] = []
@@ -308,7 +311,7 @@ def rss(pid: int) -> int:
 def sse_gauge(url: str) -> float:
     import urllib.request
 
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:  # noqa: S310 (127.0.0.1)
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:
         for line in r.read().decode().splitlines():
             if line.startswith('cowork_stream_connections{kind="sse"}'):
                 return float(line.split()[-1])
@@ -333,8 +336,8 @@ async def seed(db_url: str, spaces: int, users: int) -> tuple[int, list[int], li
 
     conn = await asyncpg.connect(db_url)
     day = '[["00:00","24:00"]]'
-    always = "{" + ",".join(f'"{d}":{day}' for d in ("mon", "tue", "wed", "thu", "fri", "sat",
-                                                       "sun")) + "}"  # fmt: skip
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    always = "{" + ",".join(f'"{d}":{day}' for d in days) + "}"
     loc = await conn.fetchval(
         "INSERT INTO locations (name, city, address, timezone, currency, description, "
         "opening_hours, cancellation_policy, booking_rules, floors, active, created_at, "
@@ -376,10 +379,12 @@ async def post_holds(
 
     now = datetime.now(UTC)
     headers = [
-        {"Authorization": "Bearer " + issue(JWT_SECRET, Principal(u, Role.MEMBER),
-                                             TokenKind.ACCESS, 3600, now=now)}
+        {
+            "Authorization": "Bearer "
+            + issue(JWT_SECRET, Principal(u, Role.MEMBER), TokenKind.ACCESS, 3600, now=now)
+        }
         for u in user_ids
-    ]  # fmt: skip
+    ]
     base = (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     statuses: dict[int, int] = {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
@@ -390,7 +395,9 @@ async def post_holds(
             start = base + timedelta(hours=n // len(space_ids))
             body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
             async with http.post(
-                f"{url}/api/v1/spaces/{space}/bookings", json=body, headers=headers[n % len(headers)]
+                f"{url}/api/v1/spaces/{space}/bookings",
+                json=body,
+                headers=headers[n % len(headers)],
             ) as r:
                 await r.read()
                 statuses[r.status] = statuses.get(r.status, 0) + 1
@@ -422,7 +429,7 @@ async def publish_raw(nats_url: str, subject: str, events: int, rate: float) -> 
 
 
 def raw_phase(name: str, nats_url: str, share: list[int], events: int, rate: float) -> Phase:
-    subject = f"bench.raw.{name.replace(' ', '_')}"
+    subject = f"bench.raw.{len(share)}.{sum(share)}"
     budget = events / rate + 60
     workers = Workers(nats_worker, share, nats_url, subject, events, budget)
     try:
@@ -434,23 +441,65 @@ def raw_phase(name: str, nats_url: str, share: list[int], events: int, rate: flo
     return Phase(name, lat, events * receivers, complete, clients)
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_phase(url: str, stream: str, pid: int, idle: int, workers: int) -> list[str]:
+    base = settle_rss(pid)
+    lines = [f"memory (node pid {pid}): baseline RSS {base / 2**20:.1f} MiB"]
+    held: list[Workers] = []
+    opened, prev_n, prev_rss = 0, 0, base
+    try:
+        for step in sorted({min(1000, idle), idle}):
+            w = Workers(sse_worker, split(step - opened, workers), stream, 0, 0.0)
+            held.append(w)
+            opened += w.wait_ready(300)
+            now = settle_rss(pid)
+            lines.append(
+                f"  {opened:>5} idle SSE (server gauge {sse_gauge(url):.0f}): RSS "
+                f"{now / 2**20:.1f} MiB, {(now - base) / opened / 1024:.1f} KiB/conn from "
+                f"baseline, {(now - prev_rss) / max(1, opened - prev_n) / 1024:.1f} KiB/conn for "
+                f"the last {opened - prev_n}"
+            )
+            prev_n, prev_rss = opened, now
+    finally:
+        for w in held:
+            w.tell("close")
+        for w in held:
+            w.collect(60)
+            w.close()
+    lines.append(f"  load average after: {fmt_load()}")
+    return lines
+
+
+def fmt_load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000, help="SSE clients (latency)")
-    parser.add_argument("--events", type=int, default=300, help="holds (and raw messages)")
-    parser.add_argument("--rate", type=float, default=10.0, help="holds (messages) per second")
+    parser.add_argument(
+        "--rates", default="2,5,10", help="holds (raw messages) per second, one round per rate"
+    )
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each round")
     parser.add_argument("--idle", type=int, default=5000, help="idle SSE connections (memory)")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--spaces", type=int, default=20)
     args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
     limit = raise_nofile()  # the node inherits it
-    if limit < args.idle + 1000:
+    if limit < max(args.idle, args.clients) + 1000:
         raise SystemExit(f"open-files hard limit {limit} is too low for --idle {args.idle}")
 
     from bench.common import node, stack
     from cowork.devstack import free_port
 
-    print(f"host: {os.cpu_count()} CPUs, load average {os.getloadavg()}, nofile {limit}")
+    print(f"host: {os.cpu_count()} CPUs, load average {fmt_load()}, nofile {limit}", flush=True)
+    report: list[str] = []
     with stack() as s:
         loc, space_ids, user_ids = asyncio.run(seed(s.database_url, args.spaces, 50))
         port = free_port()
@@ -466,77 +515,46 @@ def main() -> None:
             warm.collect(30)
             warm.close()
 
-            # 1. memory
-            base = settle_rss(pid)
-            steps = sorted({min(1000, args.idle), args.idle})
-            held: list[Workers] = []
-            readings: list[tuple[int, int, float]] = []
-            opened = 0
-            try:
-                for step in steps:
-                    w = Workers(sse_worker, split(step - opened, args.workers), stream, 0, 0.0)
-                    held.append(w)
-                    opened += w.wait_ready(300)
-                    readings.append((opened, settle_rss(pid), sse_gauge(url)))
-            finally:
-                for w in held:
-                    w.tell("close")
-                for w in held:
-                    w.collect(60)
-                    w.close()
-            load_mem = os.getloadavg()
+            if args.idle:
+                report += memory_phase(url, stream, pid, args.idle, args.workers)
+                print("\n".join(report), flush=True)
 
-            # 2. raw floor
-            raw1 = raw_phase("raw nats, 1 subscription", s.nats_url, [1], args.events, args.rate)
-            rawn = raw_phase(
-                f"raw nats, {args.clients} subscriptions",
-                s.nats_url,
-                split(args.clients, args.workers),
-                args.events,
-                args.rate,
-            )
-            load_raw = os.getloadavg()
-
-            # 3. cowork
-            budget = args.events / args.rate + 60
-            workers = Workers(
-                sse_worker, split(args.clients, args.workers), stream, args.events, budget
-            )
-            try:
-                clients = workers.wait_ready(300)
-                began = time.monotonic()
-                statuses = asyncio.run(
-                    post_holds(url, space_ids, user_ids, args.events, args.rate, offset)
+            share = split(args.clients, args.workers)
+            for rate in rates:
+                events = max(1, round(rate * args.seconds))
+                raw1 = raw_phase("raw nats, 1 subscription", s.nats_url, [1], events, rate)
+                rawn = raw_phase(
+                    f"raw nats, {args.clients} subscriptions", s.nats_url, share, events, rate
                 )
-                lat, complete, n = workers.collect(budget + 30)
-                took = time.monotonic() - began
-            finally:
-                workers.close()
-            cowork = Phase(
-                f"cowork SSE, {clients} clients", lat, args.events * clients, complete, n
-            )
-            load_cowork = os.getloadavg()
-
-    print(f"\nmemory (node pid {pid}): baseline RSS {base / 2**20:.1f} MiB")
-    prev_n, prev_rss = 0, base
-    for n, r, gauge in readings:
-        print(
-            f"  {n:>5} idle SSE (server gauge {gauge:.0f}): RSS {r / 2**20:.1f} MiB, "
-            f"{(r - base) / n / 1024:.1f} KiB/conn from baseline, "
-            f"{(r - prev_rss) / max(1, n - prev_n) / 1024:.1f} KiB/conn for the last "
-            f"{n - prev_n}"
-        )
-        prev_n, prev_rss = n, r
-    print(f"  load average after: {load_mem}")
-    print(f"\n{args.events} events at {args.rate:g}/s; holds {statuses}; cowork phase {took:.1f}s")
-    for phase in (raw1, rawn, cowork):
-        print(phase.line())
-    for floor in (raw1, rawn):
-        print(
-            f"ratio cowork / {floor.name}: p50 {cowork.pct(0.5) / floor.pct(0.5):.1f}x, "
-            f"p99 {cowork.pct(0.99) / floor.pct(0.99):.1f}x"
-        )
-    print(f"load average after raw {load_raw}, after cowork {load_cowork}")
+                budget = args.seconds + 120
+                workers = Workers(sse_worker, share, stream, events, budget)
+                try:
+                    clients = workers.wait_ready(300)
+                    cpu0, began = cpu_seconds(pid), time.monotonic()
+                    statuses = asyncio.run(
+                        post_holds(url, space_ids, user_ids, events, rate, offset)
+                    )
+                    lat, complete, n = workers.collect(budget + 30)
+                    took, cpu = time.monotonic() - began, cpu_seconds(pid) - cpu0
+                finally:
+                    workers.close()
+                offset += events
+                cowork = Phase(f"cowork SSE, {clients} clients", lat, events * clients, complete, n)
+                lines = [
+                    "",
+                    f"round: {events} events at {rate:g}/s ({rate * clients:,.0f} client "
+                    f"deliveries/s offered); holds {statuses}; all delivered after {took:.1f}s; "
+                    f"node CPU {cpu:.1f}s = {cpu / max(1, len(lat)) * 1e6:.0f} us per delivery",
+                    *(phase.line() for phase in (raw1, rawn, cowork)),
+                    *(
+                        f"ratio cowork / {floor.name}: p50 {cowork.pct(0.5) / floor.pct(0.5):.1f}x"
+                        f", p99 {cowork.pct(0.99) / floor.pct(0.99):.1f}x"
+                        for floor in (raw1, rawn)
+                    ),
+                    f"load average after the round: {fmt_load()}",
+                ]
+                print("\n".join(lines), flush=True)
+                report += lines
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
 import uuid
+import weakref
 from itertools import count
+from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic
 
@@ -37,6 +41,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Sanic:
     _configure(app, settings)
     install_error_handlers(app)
     _install_middleware(app)
+    _install_drain(app, settings)
     _install_lifecycle(app, settings)
     _install_blueprints(app)
     return app
@@ -65,6 +70,8 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_UI_SWAGGER = False
     app.config.HEALTH = False
+    # Behind HAProxy (`option forwardfor`): request.remote_addr is the client, not the proxy.
+    app.config.PROXIES_COUNT = settings.proxies_count
     app.ext.openapi.describe(
         "cowork API",
         version="1.0.0",
@@ -106,6 +113,100 @@ def _install_middleware(app: Sanic) -> None:
                 "duration_ms": round(elapsed * 1000, 2),
             },
         )
+
+
+class InFlight:
+    """Requests a node is handling, and the connections they came on, for a graceful stop.
+
+    A streamed response (SSE) leaves the set when its headers go out: streams are closed by
+    the realtime layer, not waited for. A request abandoned without a response (the client
+    went away) leaves when it is collected.
+    """
+
+    def __init__(self) -> None:
+        self._requests: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._open: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._idle = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def started(self, request: Request) -> None:
+        self._open.add(request)
+        if request.headers.get("upgrade", "").lower() != "websocket":
+            self._requests.add(request)
+
+    def finished(self, request: Request) -> None:
+        self._requests.discard(request)
+        if not self._requests:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> int:
+        """Wait (at most `timeout`) until no request is in flight; how many are left."""
+        deadline = time.monotonic() + timeout
+        while self._requests and (left := deadline - time.monotonic()) > 0:
+            self._idle.clear()
+            # Re-checked now and then: an abandoned request leaves only when collected.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, 0.5)):
+                    await self._idle.wait()
+        return len(self._requests)
+
+    def close_connections(self) -> None:
+        """Close idle keep-alive connections; the busy ones close after their response."""
+        for request in list(self._open):
+            stream: Any = request.stream
+            if stream is not None and hasattr(stream, "keep_alive"):
+                stream.keep_alive = False
+            protocol: Any = request.transport.get_protocol() if request.transport else None
+            if protocol is not None and hasattr(protocol, "close_if_idle"):
+                protocol.close_if_idle()
+
+
+def _install_drain(app: Sanic, settings: Settings) -> None:
+    """SIGTERM: leave the load balancer, finish in-flight work, then let the stops run.
+
+    Sanic runs before_server_stop listeners in reverse order of registration; priority puts
+    `leave_pool` before all of them and `close_connections` after all of them:
+
+      leave_pool         /readyz → 503, keep serving `drain_grace_seconds` while HAProxy's
+                         checks mark the node down, then wait for in-flight requests
+      (payments, actors: finish their mailboxes and stop; realtime: presence leaves, SSE
+       streams end and websockets close with 1001; clients resume on another node)
+      close_connections  no keep-alive: each connection closes after its last response
+    after_server_stop: relay publishes what the actors committed, hub and NATS drain, ORM closes.
+    """
+    in_flight = InFlight()
+    app.ctx.in_flight = in_flight
+
+    @app.on_request(priority=99)  # type: ignore[call-arg]
+    async def track(request: Request) -> None:
+        in_flight.started(request)
+
+    @app.on_response(priority=99)
+    async def untrack(request: Request, response: HTTPResponse) -> None:
+        in_flight.finished(request)
+        if app.ctx.draining:
+            stream: Any = request.stream
+            if hasattr(stream, "keep_alive"):  # HTTP/1: close after this response
+                stream.keep_alive = False
+
+    @app.listener("before_server_stop", priority=-100)  # lowest priority: runs first at stop
+    async def leave_pool(app: Sanic) -> None:
+        app.ctx.draining = True
+        if settings.drain_grace_seconds:
+            log.info(
+                "draining: /readyz answers 503; serving %.1fs more", settings.drain_grace_seconds
+            )
+            await asyncio.sleep(settings.drain_grace_seconds)
+        left = await in_flight.wait_idle(settings.drain_timeout_seconds)
+        if left:
+            log.warning("draining: %d requests still running; stopping anyway", left)
+        in_flight.close_connections()
+
+    @app.listener("before_server_stop", priority=100)  # highest priority: runs last at stop
+    async def close_connections(app: Sanic) -> None:
+        in_flight.close_connections()
 
 
 def _install_lifecycle(app: Sanic, settings: Settings) -> None:

@@ -69,6 +69,12 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60
     timer_max_sleep_seconds: float = 5.0
+    # Behind HAProxy: how many proxies append to X-Forwarded-For (request.remote_addr trusts
+    # exactly that many), and how long a stopping node keeps serving while /readyz says 503 so
+    # the proxies' health checks take it out of the pool before it stops taking work.
+    proxies_count: int = 0
+    drain_grace_seconds: float = 0.0
+    drain_timeout_seconds: float = 10.0  # in-flight requests get this long to finish
     log_json: bool = True
 
     @classmethod
@@ -106,6 +112,16 @@ class Settings:
             mailbox_size=_int(environ, "COWORK_MAILBOX_SIZE", d.mailbox_size),
             login_attempts_per_minute=_int(
                 environ, "COWORK_LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute
+            ),
+            proxies_count=_int(environ, "COWORK_PROXIES_COUNT", d.proxies_count),
+            drain_grace_seconds=_float(
+                environ,
+                "COWORK_DRAIN_GRACE_SECONDS",
+                # HAProxy checks every second and needs two failures: give it two seconds.
+                2.0 if _int(environ, "COWORK_PROXIES_COUNT", 0) > 0 else d.drain_grace_seconds,
+            ),
+            drain_timeout_seconds=_float(
+                environ, "COWORK_DRAIN_TIMEOUT_SECONDS", d.drain_timeout_seconds
             ),
             log_json=environ.get("COWORK_LOG_FORMAT", "json") == "json",
         )
@@ -149,6 +165,19 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
 
 
 def tortoise_config(settings: Settings) -> dict[str, object]:

@@ -23,6 +23,7 @@ const state = {
   refreshTimer: null,
   deadlineTimer: null,
   fetchSeq: 0,
+  checkedInStarts: [],   // starts of bookings checked in early: the board lists them nowhere
   stopped: false,
 };
 
@@ -125,8 +126,10 @@ function earlyMs() {
 function scheduleDeadline() {
   clearTimeout(state.deadlineTimer);
   const now = serverNow();
+  state.checkedInStarts = state.checkedInStarts.filter((t) => Date.parse(t) > now);
   const edges = state.board.spaces
     .flatMap((s) => [s.current?.end, s.next?.start, s.next && Date.parse(s.next.start) - earlyMs()])
+    .concat(state.checkedInStarts)
     .filter(Boolean)
     .map((t) => (typeof t === "number" ? t : Date.parse(t)))
     .filter((t) => t > now);
@@ -196,7 +199,10 @@ async function checkIn(spaceId) {
   button.disabled = true;
   message.textContent = "Checking in…";
   try {
-    await api("/kiosk/check-in", { method: "POST", body: { booking_id: bookingId }, kiosk: true });
+    const { booking } = await api("/kiosk/check-in", {
+      method: "POST", body: { booking_id: bookingId }, kiosk: true,
+    });
+    if (booking?.start) state.checkedInStarts.push(booking.start);
     message.textContent = "Checked in. Welcome!";
     message.dataset.kind = "success";
     scheduleRefresh();
