@@ -544,7 +544,7 @@ def main() -> None:
                     "",
                     f"round: {events} events at {rate:g}/s ({rate * clients:,.0f} client "
                     f"deliveries/s offered); holds {statuses}; all delivered after {took:.1f}s; "
-                    f"node CPU {cpu:.1f}s = {cpu / max(1, len(lat)) * 1e6:.0f} us per delivery",
+                    f"node CPU {cpu:.1f}s = {cpu / max(1, len(lat)) * 1e6:.0f} us per delivery (holds included)",
                     *(phase.line() for phase in (raw1, rawn, cowork)),
                     *(
                         f"ratio cowork / {floor.name}: p50 {cowork.pct(0.5) / floor.pct(0.5):.1f}x"

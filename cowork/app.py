@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
+import sys
+import threading
 import time
 import uuid
 import weakref
@@ -163,6 +166,31 @@ class InFlight:
                 protocol.close_if_idle()
 
 
+STOP_WATCHDOG_MARGIN_SECONDS = 10.0
+
+
+def _arm_stop_watchdog(seconds: float, loop: asyncio.AbstractEventLoop) -> None:
+    """A stop must end: past `seconds`, print every task's stack and exit the process.
+
+    Every step of the stop is bounded on its own, but a task that swallows its cancellation
+    (Python 3.11's `asyncio.wait_for` does, when the awaited result and the cancel arrive
+    together) would keep the process alive forever. Nothing is lost by exiting: committed
+    events wait in the outbox for another node's relay.
+    """
+
+    def expire() -> None:
+        print(f"cowork: stop did not finish in {seconds:.0f}s; exiting", file=sys.stderr)
+        with contextlib.suppress(Exception):  # read from another thread: best effort
+            for task in asyncio.all_tasks(loop):
+                print(f"--- task {task.get_name()}", file=sys.stderr)
+                task.print_stack(limit=6, file=sys.stderr)
+        os._exit(70)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True  # never what keeps the process alive
+    timer.start()
+
+
 def _install_drain(app: Sanic, settings: Settings) -> None:
     """SIGTERM: leave the load balancer, finish in-flight work, then let the stops run.
 
@@ -194,6 +222,14 @@ def _install_drain(app: Sanic, settings: Settings) -> None:
     @app.listener("before_server_stop", priority=-100)  # lowest priority: runs first at stop
     async def leave_pool(app: Sanic) -> None:
         app.ctx.draining = True
+        if settings.env is not Environment.TEST:  # in-process test servers share the process
+            _arm_stop_watchdog(
+                settings.drain_grace_seconds
+                + settings.drain_timeout_seconds
+                + float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT)
+                + STOP_WATCHDOG_MARGIN_SECONDS,
+                asyncio.get_running_loop(),
+            )
         if settings.drain_grace_seconds:
             log.info(
                 "draining: /readyz answers 503; serving %.1fs more", settings.drain_grace_seconds

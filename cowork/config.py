@@ -207,4 +207,12 @@ def _credentials(settings: Settings) -> dict[str, object]:
     creds: dict[str, object] = dict(expanded["credentials"])
     creds["minsize"] = 1
     creds["maxsize"] = settings.db_pool_size
+    # asyncpg resets every connection it takes back (advisory locks, LISTEN, GUCs: one extra
+    # round trip per query). We hold no session state: advisory locks are transaction-scoped,
+    # nothing LISTENs or SETs, so the pool can hand connections back as they are.
+    creds["reset"] = _keep_connection_as_is
     return creds
+
+
+async def _keep_connection_as_is(connection: object) -> None:
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -54,25 +55,33 @@ def issue(
 
 def verify(secret: str, token: str, kind: TokenKind, *, now: datetime | None = None) -> Principal:
     """Decode a token of the given kind; any defect raises InvalidTokenError."""
+    principal, expires, token_kind = _decode(secret, token)
+    moment = int((now or utcnow()).timestamp())
+    if expires <= moment:
+        raise InvalidTokenError("token_expired")
+    if token_kind != kind.value:
+        raise InvalidTokenError("token_wrong_kind")
+    return principal
+
+
+@functools.lru_cache(maxsize=4096)
+def _decode(secret: str, token: str) -> tuple[Principal, int, str]:
+    """Check signature and claims once per token (HMAC and JSON cost more than the rest of a
+    request); expiry is judged on every use by `verify`. Failures are not cached."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "typ"]},
+            options={"require": ["exp", "iat", "sub", "typ"], "verify_exp": False},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise InvalidTokenError("token_expired") from exc
-    except jwt.PyJWTError as exc:
-        raise InvalidTokenError("token_invalid") from exc
-    if now is not None and claims["exp"] <= int(now.timestamp()):
-        raise InvalidTokenError("token_expired")
-    if claims.get("typ") != kind.value:
-        raise InvalidTokenError("token_wrong_kind")
-    try:
-        return Principal(int(claims["sub"]), Role(claims["role"]))
-    except (KeyError, ValueError) as exc:
+        return (
+            Principal(int(claims["sub"]), Role(claims["role"])),
+            int(claims["exp"]),
+            claims["typ"],
+        )
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise InvalidTokenError("token_invalid") from exc
 
 
