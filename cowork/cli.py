@@ -173,6 +173,7 @@ def _banner(settings: Settings) -> None:
     lines = [
         "",
         f"  cowork is running at {url}",
+        f"  Floor map: {url}/          Kiosk: {url}/kiosk?token=<kiosk token>",
         f"  API docs:  {url}/docs   (OpenAPI: {url}/docs/openapi.json)",
         "  Demo logins (password: " + settings.demo_password + "):",
         "    admin@example.com · manager@example.com · member@example.com · member2@example.com",

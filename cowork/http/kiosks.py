@@ -246,7 +246,7 @@ SELECT s.id, s.name, s.type, s.floor,
 FROM spaces s
 LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed', 'checked_in')
     AND b.starts_at <= $2 AND b.ends_at > $2 ORDER BY b.starts_at LIMIT 1) c ON true
-LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed')
+LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed', 'checked_in')
     AND b.starts_at > $2 ORDER BY b.starts_at LIMIT 1) n ON true
 WHERE s.location_id = $1 AND s.active
 ORDER BY s.floor, s.name, s.id
