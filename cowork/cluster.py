@@ -203,6 +203,7 @@ def run_cluster(nodes: int, environ: Mapping[str, str] | None = None) -> int:
     layout = Layout.from_env(environ if environ is not None else os.environ)
     env = _base_env(layout, environ)
     logs.configure(env.get("COWORK_LOG_FORMAT") == "json")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         with embedded_stack(layout.data_dir, environ=env) as stack:
             env.update(stack.env)
