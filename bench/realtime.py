@@ -34,6 +34,7 @@ import resource
 import statistics
 import time
 from array import array
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -133,13 +134,14 @@ async def open_streams(url: str, n: int, tally: Tally) -> list[SSEClient]:
     request = (
         f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n"
     ).encode()
+    port = parts.port or 80
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
     clients: list[SSEClient] = []
 
     async def one() -> None:
         async with gate:
             client = SSEClient(request, tally, loop)
-            await loop.create_connection(lambda: client, parts.hostname, parts.port)
+            await loop.create_connection(lambda: client, HOST, port)
             await asyncio.wait_for(client.connected, 60)
             clients.append(client)
 
@@ -178,14 +180,15 @@ def nats_worker(
 ) -> None:
     """n subscriptions on one connection; each message carries its publish time."""
     import nats
+    from nats.aio.msg import Msg
 
     async def main() -> None:
         tally = Tally(expected, n)
         nc = await nats.connect(nats_url, pending_size=256 * 1024 * 1024)
         counts = [0] * n
 
-        def handler(k: int):
-            async def on_msg(msg) -> None:
+        def handler(k: int) -> Callable[[Msg], Awaitable[None]]:
+            async def on_msg(msg: Msg) -> None:
                 now = time.time()
                 tally.latencies.append(now - float(msg.data[:20]))
                 counts[k] += 1
@@ -236,7 +239,7 @@ class Workers:
     """Client processes for one phase; each gets its share of the receivers.
     `target(pipe, first, n, *rest)` for `Workers(target, share, first, *rest)`."""
 
-    def __init__(self, target, share: list[int], *args) -> None:
+    def __init__(self, target: Callable[..., None], share: list[int], *args: object) -> None:
         ctx = mp.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs: list[mp.process.BaseProcess] = []
@@ -544,7 +547,8 @@ def main() -> None:
                     "",
                     f"round: {events} events at {rate:g}/s ({rate * clients:,.0f} client "
                     f"deliveries/s offered); holds {statuses}; all delivered after {took:.1f}s; "
-                    f"node CPU {cpu:.1f}s = {cpu / max(1, len(lat)) * 1e6:.0f} us per delivery (holds included)",
+                    f"node CPU {cpu:.1f}s = {cpu / max(1, len(lat)) * 1e6:.0f} us per delivery "
+                    "(holds included)",
                     *(phase.line() for phase in (raw1, rawn, cowork)),
                     *(
                         f"ratio cowork / {floor.name}: p50 {cowork.pct(0.5) / floor.pct(0.5):.1f}x"

@@ -7,15 +7,16 @@ lives on; any other error stops the actor (the registry logs it and starts a fre
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from cowork.domain.errors import DomainError
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.actors")
+STOP_GRACE_SECONDS = 10.0
 
 M = TypeVar("M")
 
@@ -61,8 +62,9 @@ class Actor(Generic[M]):
             return
         self.state = ActorState.STOPPING
         await self._mailbox.put((_STOP, None))
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        done, _ = await asyncio.wait({self._task}, timeout=STOP_GRACE_SECONDS)
+        if not done:  # a message that never finishes must not keep the node alive
+            await stop_task(self._task)
 
     @property
     def depth(self) -> int:
@@ -143,5 +145,3 @@ class Actor(Generic[M]):
 
 
 _STOP: Any = object()
-
-Handler = Callable[[Any], Awaitable[Any]]

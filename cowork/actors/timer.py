@@ -18,6 +18,7 @@ from cowork.actors.commands import DeadlineDue
 from cowork.actors.registry import ActorRegistry
 from cowork.metrics import Metrics
 from cowork.store import bookings as store
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.actors.timer")
 
@@ -55,11 +56,8 @@ class TimerActor:
         self._task = asyncio.create_task(self._run(), name="timer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def wake(self, deadline: datetime | None = None) -> None:
         """A write set a deadline; wake up if it is earlier than the one we sleep towards."""

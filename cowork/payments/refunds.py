@@ -28,6 +28,7 @@ from cowork.payments.records import RefundRow
 from cowork.store import audit
 from cowork.store.bookings import get_booking
 from cowork.store.events import emit_booking_event
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.payments.refunds")
 
@@ -244,11 +245,8 @@ class RefundRetrier:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def run_once(self) -> int:
         claimed = await records.claim_due_refunds(INLINE_LEASE_SECONDS)

@@ -23,6 +23,7 @@ from cowork.metrics import Metrics
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import Channel, Delivery, route_of
 from cowork.realtime.stream import STREAM, SUBJECTS
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.realtime.hub")
 
@@ -165,10 +166,7 @@ class Hub:
 
     async def stop(self) -> None:
         self.close_all()
-        if self._restart_task is not None:
-            self._restart_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._restart_task
+        await stop_task(self._restart_task)
         await self._drop_nats_sub()
 
     async def _subscribe_from(self, seq: int) -> None:

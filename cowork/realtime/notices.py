@@ -7,7 +7,6 @@ each hold's notice go out once. The event and the marker commit together.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -16,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from cowork.config import Settings
 from cowork.store.events import BookingFacts, emit_booking_event
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.realtime.notices")
 
@@ -53,11 +53,7 @@ class ExpiringNotices:
         self._task = asyncio.create_task(self._run(), name="expiring-notices")
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop_task(self._task)
         self._task = None
 
     def _now(self) -> datetime:

@@ -28,6 +28,7 @@ from cowork.realtime.bus import Bus
 from cowork.realtime.channels import Channel, ChannelKind, local_event
 from cowork.realtime.hub import Hub
 from cowork.store.models import Space
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.realtime.presence")
 
@@ -86,10 +87,7 @@ class Presence:
     async def stop(self) -> None:
         self._stopped = True
         for task in (self._tick_task, self._flush_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_task(task)
         # Tell the others we are gone rather than letting our counts age out.
         with contextlib.suppress(Exception):
             for space_id in list(self._local_spaces()):

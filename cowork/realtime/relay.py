@@ -23,6 +23,7 @@ from cowork.realtime.bus import Bus
 from cowork.realtime.stream import STREAM, ensure_stream
 from cowork.store.db import db
 from cowork.store.events import EVENT_VERSION
+from cowork.tasks import stop_task
 
 log = logging.getLogger("cowork.realtime.relay")
 
@@ -91,11 +92,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop_task(self._task)
         self._task = None
 
     async def _run(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 
@@ -132,7 +135,45 @@ def ha_cluster(cluster, tmp_path) -> Iterator[Cluster]:
     proxy = start_haproxy(
         [Server(n.node_id, "127.0.0.1", n.port) for n in nodes], tmp_path, login_rate=5
     )
+    running = Cluster(nodes, proxy, cluster)
     try:
-        yield Cluster(nodes, proxy, cluster)
+        yield running
     finally:
         proxy.stop()
+        with ThreadPoolExecutor(len(running.nodes)) as pool:  # drain together, not in turn
+            list(pool.map(lambda node: node.stop(), running.nodes))
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def code(self) -> str | None:
+        """The problem+json `code`, if the answer is one."""
+        if not self.headers.get("content-type", "").startswith("application/problem+json"):
+            return None
+        return str(self.json().get("code"))
+
+    @property
+    def from_proxy(self) -> bool:
+        return self.code in PROXY_CODES
+
+
+def session(connections: int = 0) -> aiohttp.ClientSession:
+    """aiohttp for request storms: httpx's pool is several times slower at 300 connections."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections),
+        timeout=aiohttp.ClientTimeout(total=60),
+    )
+
+
+async def send(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> Reply:
+    async with http.request(method, url, **kwargs) as r:
+        headers = {k.lower(): v for k, v in r.headers.items()}
+        return Reply(r.status, headers, await r.read())

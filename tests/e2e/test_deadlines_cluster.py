@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from datetime import UTC, datetime, timedelta
 
@@ -11,19 +10,13 @@ import pytest
 
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
+from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
 
 
-async def wait_for(db, query: str, *args, expected, timeout: float = 30.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await db.fetchval(query, *args)
-        if value == expected:
-            return
-        assert loop.time() < deadline, f"{query!r} is {value!r}, expected {expected!r}"
-        await asyncio.sleep(0.1)
+async def wait_for(db, query: str, *args, expected, timeout: float = 30.0) -> None:
+    await poll(lambda: db.fetchval(query, *args), lambda value: value == expected, timeout)
 
 
 def slot(hours_ahead: int) -> dict[str, str]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import auth, make_location, make_space, make_user
+from tests.polling import poll
 
 
 def body_for(start: datetime, hours: int = 1) -> dict[str, str]:
@@ -87,16 +88,12 @@ async def test_retry_after_a_lost_response_returns_the_original_booking(client, 
     )
     await writer.drain()
     writer.close()  # hang up without reading the response
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
-    while True:
-        r = await client.post(
+    r = await poll(
+        lambda: client.post(
             path, json=body_for(start), headers={**headers, "Idempotency-Key": "lost-1"}
-        )
-        if r.status_code != 409 or r.json()["code"] != "idempotency_key_in_flight":
-            break
-        assert loop.time() < deadline, "the key never settled"
-        await asyncio.sleep(0.05)
+        ),
+        lambda r: not (r.status_code == 409 and r.json()["code"] == "idempotency_key_in_flight"),
+    )
     assert r.status_code == 201, r.text
     ids = await db.fetch("SELECT id FROM bookings WHERE space_id = $1", space.id)
     assert [row["id"] for row in ids] == [r.json()["id"]]
