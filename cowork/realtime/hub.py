@@ -81,10 +81,13 @@ class Subscriber:
         if self.overflowed:
             raise SubscriberGoneError("overflow")
         try:
-            async with asyncio.timeout(timeout):
-                item = await self._queue.get()
-        except TimeoutError:
-            return None
+            item = self._queue.get_nowait()  # a busy stream skips the heartbeat timer entirely
+        except asyncio.QueueEmpty:
+            try:
+                async with asyncio.timeout(timeout):
+                    item = await self._queue.get()
+            except TimeoutError:
+                return None
         if item is _CLOSED:
             raise SubscriberGoneError(self.closed_reason or "closed")
         assert isinstance(item, Delivery)
