@@ -35,6 +35,13 @@ async def test_card_payment_confirms_the_booking_end_to_end(pay_world: PayWorld,
     await confirm_card(stripe_client, body["payment_intent_id"])
     # localstripe signs and sends payment_intent.succeeded about a second later.
     await poll(lambda: booking_status(w, booking["id"]), lambda st: st == "confirmed")
+    # The event is recorded in the webhook's last transaction, just after the confirmation.
+    await poll(
+        lambda: db.fetchval(
+            "SELECT count(*) FROM stripe_events WHERE type = 'payment_intent.succeeded'"
+        ),
+        lambda n: n == 1,
+    )
 
     confirmed = await db.fetchval(
         "SELECT count(*) FROM outbox WHERE type = 'booking.confirmed' "
