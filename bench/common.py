@@ -150,3 +150,39 @@ async def load(name: str, jobs: list[Callable[[], Awaitable[int]]], concurrency:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+async def seed(url: str, spaces: int, users: int) -> tuple[int, list[int], list[int]]:
+    conn = await asyncpg.connect(url)
+    always = (
+        '{"mon":[["00:00","24:00"]],"tue":[["00:00","24:00"]],"wed":[["00:00","24:00"]],'
+        '"thu":[["00:00","24:00"]],"fri":[["00:00","24:00"]],"sat":[["00:00","24:00"]],'
+        '"sun":[["00:00","24:00"]]}'
+    )
+    loc = await conn.fetchval(
+        "INSERT INTO locations (name, city, address, timezone, currency, description, "
+        "opening_hours, cancellation_policy, booking_rules, floors, active, created_at, "
+        "updated_at) VALUES ('Bench', 'Milan', 'Via 1', 'Europe/Rome', 'EUR', '', $1, '[]', "
+        "'{}', '[]', true, now(), now()) RETURNING id",
+        always,
+    )
+    space_ids = [
+        await conn.fetchval(
+            "INSERT INTO spaces (location_id, name, type, capacity, hourly_price_cents, description,"
+            " floor, x, y, width, height, active, created_at, updated_at) VALUES ($1, $2, 'desk', 1,"
+            " 1000, '', 0, 0, 0, 1, 1, true, now(), now()) RETURNING id",
+            loc,
+            f"D{i}",
+        )
+        for i in range(spaces)
+    ]
+    user_ids = [
+        await conn.fetchval(
+            "INSERT INTO users (email, password_hash, name, role, is_active, created_at, updated_at)"
+            " VALUES ($1, '!', 'Bench', 'member', true, now(), now()) RETURNING id",
+            f"bench{i}@example.com",
+        )
+        for i in range(users)
+    ]
+    await conn.close()
+    return loc, space_ids, user_ids

@@ -350,42 +350,6 @@ def settle_rss(pid: int, seconds: float = 3.0) -> int:
     return last
 
 
-async def seed(db_url: str, spaces: int, users: int) -> tuple[int, list[int], list[int]]:
-    import asyncpg
-
-    conn = await asyncpg.connect(db_url)
-    day = '[["00:00","24:00"]]'
-    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    always = "{" + ",".join(f'"{d}":{day}' for d in days) + "}"
-    loc = await conn.fetchval(
-        "INSERT INTO locations (name, city, address, timezone, currency, description, "
-        "opening_hours, cancellation_policy, booking_rules, floors, active, created_at, "
-        "updated_at) VALUES ('Bench', 'Milan', 'Via 1', 'Europe/Rome', 'EUR', '', $1, '[]', "
-        "'{}', '[]', true, now(), now()) RETURNING id",
-        always,
-    )
-    space_ids = [
-        await conn.fetchval(
-            "INSERT INTO spaces (location_id, name, type, capacity, hourly_price_cents, description,"
-            " floor, x, y, width, height, active, created_at, updated_at) VALUES ($1, $2, 'desk', 1,"
-            " 1000, '', 0, 0, 0, 1, 1, true, now(), now()) RETURNING id",
-            loc,
-            f"D{i}",
-        )
-        for i in range(spaces)
-    ]
-    user_ids = [
-        await conn.fetchval(
-            "INSERT INTO users (email, password_hash, name, role, is_active, created_at, updated_at)"
-            " VALUES ($1, '!', 'Bench', 'member', true, now(), now()) RETURNING id",
-            f"rt{i}@example.com",
-        )
-        for i in range(users)
-    ]
-    await conn.close()
-    return loc, space_ids, user_ids
-
-
 async def post_holds(
     url: str, space_ids: list[int], user_ids: list[int], events: int, rate: float, offset: int
 ) -> dict[int, int]:
@@ -514,7 +478,7 @@ def main() -> None:
     if limit < max(args.idle, args.clients) + 1000:
         raise SystemExit(f"open-files hard limit {limit} is too low for --idle {args.idle}")
 
-    from bench.common import node, stack
+    from bench.common import node, seed, stack
     from cowork.devstack import free_port
 
     print(f"host: {os.cpu_count()} CPUs, load average {fmt_load()}, nofile {limit}", flush=True)
