@@ -21,7 +21,7 @@ from cowork.actors import lifecycle as actors_lifecycle
 from cowork.actors.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
 from cowork.http.docs import SCHEMAS
-from cowork.http.problems import install_error_handlers
+from cowork.http.problems import install_error_handlers, problem
 from cowork.metrics import Metrics, route_group
 from cowork.payments import lifecycle as payments_lifecycle
 from cowork.realtime import lifecycle as realtime_lifecycle
@@ -167,6 +167,12 @@ class InFlight:
 
 
 STOP_WATCHDOG_MARGIN_SECONDS = 10.0
+_HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _replayable(request: Request) -> bool:
+    """May a proxy send this request again elsewhere (haproxy.cfg allows L7 retries for)?"""
+    return request.method in ("GET", "HEAD") or "idempotency-key" in request.headers
 
 
 def _arm_stop_watchdog(seconds: float, loop: asyncio.AbstractEventLoop) -> None:
@@ -197,8 +203,11 @@ def _install_drain(app: Sanic, settings: Settings) -> None:
     Sanic runs before_server_stop listeners in reverse order of registration; priority puts
     `leave_pool` before all of them and `close_connections` after all of them:
 
-      leave_pool         /readyz → 503, keep serving `drain_grace_seconds` while HAProxy's
-                         checks mark the node down, then wait for in-flight requests
+      leave_pool         /readyz → 503; behind a proxy, requests HAProxy may replay (GET,
+                         HEAD, writes with an Idempotency-Key) get 503 `node_draining` and are
+                         replayed on another node; the rest are served for
+                         `drain_grace_seconds` while the checks mark the node down; then
+                         in-flight requests finish
       (payments, actors: finish their mailboxes and stop; realtime: presence leaves, SSE
        streams end and websockets close with 1001; clients resume on another node)
       close_connections  no keep-alive: each connection closes after its last response
@@ -206,10 +215,28 @@ def _install_drain(app: Sanic, settings: Settings) -> None:
     """
     in_flight = InFlight()
     app.ctx.in_flight = in_flight
+    behind_proxy = settings.proxies_count > 0
 
     @app.on_request(priority=99)  # type: ignore[call-arg]
-    async def track(request: Request) -> None:
+    async def track(request: Request) -> HTTPResponse | None:
+        if (
+            app.ctx.draining
+            and behind_proxy
+            and _replayable(request)
+            and request.path not in _HEALTH_PATHS
+        ):
+            # HAProxy replays these on another node at once (retry-on 503), so the client
+            # never sees this answer; anything else is still served here.
+            return problem(
+                503,
+                "node_draining",
+                "Node draining",
+                "This node is stopping; retry on another.",
+                request=request,
+                headers={"Retry-After": "0"},
+            )
         in_flight.started(request)
+        return None
 
     @app.on_response(priority=99)
     async def untrack(request: Request, response: HTTPResponse) -> None:

@@ -173,7 +173,7 @@ async def _prepare(settings: Settings, public_url: str) -> None:
 
 
 def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    raise KeyboardInterrupt  # SIGTERM stops the cluster the way Ctrl-C does
 
 
 def _stop_all(children: Sequence[ChildProcess], timeout: float) -> None:

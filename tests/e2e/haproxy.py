@@ -1,5 +1,5 @@
 """HAProxy for end-to-end tests: the repository's haproxy.cfg on free ports, with a generated
-server list, plus the three-node cluster fixture the test_cluster_* modules share."""
+server list, and the three-node cluster the test_cluster_* modules share."""
 
 from __future__ import annotations
 
@@ -12,19 +12,22 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import httpx
 import pytest
 
 from cowork.cluster import Server, haproxy_argv, haproxy_env, servers_cfg
 from cowork.devstack import free_port, wait_for_port
-from tests.e2e.nodes import Node
+from cowork.store.db import close_orm, init_orm
+from tests.conftest import TEMPLATE, test_settings
+from tests.e2e.nodes import Node, node_env, start_node
 
 # Behind the proxy: trust one X-Forwarded-For hop; a stopping node gets 5 s for in-flight work.
 NODE_ENV = {"COWORK_PROXIES_COUNT": "1", "COWORK_DRAIN_TIMEOUT_SECONDS": "5"}
@@ -109,39 +112,100 @@ def start_haproxy(
 
 @dataclass
 class Cluster:
-    """Three nodes behind HAProxy; `restart` brings a node back on its own port."""
+    """Three nodes behind HAProxy on one database; `restart` brings a node back on its port."""
 
     nodes: list[Node]
     proxy: Proxy
-    start_node: Callable[..., Node]
+    database_url: str
+    env: dict[str, str]
+    log_dir: Path
 
     def node(self, node_id: str) -> Node:
         return next(n for n in self.nodes if n.node_id == node_id)
 
     def restart(self, node: Node) -> Node:
-        fresh = self.start_node(node.node_id, port=node.port, **NODE_ENV)
+        node.stop()
+        fresh = start_node(self.env, node.node_id, self.log_dir, port=node.port)
         self.nodes[self.nodes.index(node)] = fresh
         return fresh
 
+    def stop(self) -> None:
+        self.proxy.stop()
+        with ThreadPoolExecutor(len(self.nodes)) as pool:  # drain together, not in turn
+            list(pool.map(lambda node: node.stop(), self.nodes))
 
-@pytest.fixture
-def ha_cluster(cluster, tmp_path) -> Iterator[Cluster]:
-    """Three `cowork serve` processes behind the repository's haproxy.cfg, all on free ports."""
+
+_shared: list[Cluster] = []  # one cluster per test run, whichever module asks first
+
+
+@pytest.fixture(scope="session")
+def ha_stack(infra, tmp_path_factory) -> Iterator[Cluster]:
+    """One cluster for every test_cluster_* test (three interpreters take a while to start):
+    three `cowork serve` processes behind the repository's haproxy.cfg, on free ports, with
+    a database of their own cloned from the migrated template.
+
+    Each module that imports this fixture gets its own session-scoped instance; they share
+    the running cluster through `_shared`, and the one that started it stops it at the end.
+    """
+    if _shared:
+        yield _shared[0]
+        return
     if haproxy_missing():
         pytest.skip("haproxy is not installed (apt-get install haproxy; .ci/run does)")
-    ids = ["node-1", "node-2", "node-3"]
-    with ThreadPoolExecutor(len(ids)) as pool:  # three interpreters start in parallel
-        nodes = list(pool.map(lambda node_id: cluster(node_id, **NODE_ENV), ids))
-    proxy = start_haproxy(
-        [Server(n.node_id, "127.0.0.1", n.port) for n in nodes], tmp_path, login_rate=5
-    )
-    running = Cluster(nodes, proxy, cluster)
+    log_dir = tmp_path_factory.mktemp("ha")
+    name = f"cluster_{os.getpid()}"
+    asyncio.run(_admin(infra.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    asyncio.run(_admin(infra.admin_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    database_url = infra.url_for(name)
+    env = node_env(database_url, infra.nats_url, **NODE_ENV)
+    with ThreadPoolExecutor(3) as pool:  # three interpreters start in parallel
+        nodes = list(pool.map(lambda i: start_node(env, f"node-{i}", log_dir), range(1, 4)))
     try:
-        yield running
+        proxy = start_haproxy(
+            [Server(n.node_id, "127.0.0.1", n.port) for n in nodes], log_dir, login_rate=5
+        )
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    _shared.append(Cluster(nodes, proxy, database_url, env, log_dir))
+    try:
+        yield _shared[0]
     finally:
-        proxy.stop()
-        with ThreadPoolExecutor(len(running.nodes)) as pool:  # drain together, not in turn
-            list(pool.map(lambda node: node.stop(), running.nodes))
+        _shared.pop().stop()
+        asyncio.run(_admin(infra.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+async def _admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def ha_cluster(ha_stack: Cluster) -> AsyncIterator[Cluster]:
+    """The shared cluster with every node up (an earlier test may have killed one), and the
+    ORM bound to its database for the factories."""
+    for node in list(ha_stack.nodes):
+        if node.proc.poll() is not None:
+            await asyncio.to_thread(ha_stack.restart, node)
+    await ha_stack.proxy.wait_states({n.node_id: "UP" for n in ha_stack.nodes})
+    await init_orm(test_settings(ha_stack.database_url, ""))
+    try:
+        yield ha_stack
+    finally:
+        await close_orm()
+
+
+@pytest.fixture
+async def ha_db(ha_stack: Cluster) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(ha_stack.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.haproxy import ha_cluster, send, session  # noqa: F401 (fixture)
+from tests.e2e.haproxy import ha_cluster, ha_stack, send, session  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
 

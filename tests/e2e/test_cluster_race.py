@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from tests.e2e.haproxy import Reply, ha_cluster, send, session  # noqa: F401 (fixture)
+from tests.e2e.haproxy import Reply, ha_cluster, ha_db, ha_stack, send, session  # noqa: F401 (fixtures)
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 
@@ -54,7 +54,7 @@ def assert_one_winner(replies: list[Reply]) -> None:
             assert r.headers["retry-after"]
 
 
-async def test_one_hold_wins_through_haproxy_and_straight_to_the_nodes(orm, ha_cluster, db):  # noqa: F811
+async def test_one_hold_wins_through_haproxy_and_straight_to_the_nodes(ha_cluster, ha_db):  # noqa: F811
     loc = await make_location()
     space = await make_space(loc, hourly_price_cents=1500)
     users = [await make_user() for _ in range(10)]
@@ -65,7 +65,7 @@ async def test_one_hold_wins_through_haproxy_and_straight_to_the_nodes(orm, ha_c
     assert_one_winner(spread)
     # Through HAProxy every request met the same node; straight, all three took part.
     assert {r.headers.get("x-served-by") for r in hashed} == {hashed[0].headers["x-served-by"]}
-    live = await db.fetch(
+    live = await ha_db.fetch(
         "SELECT starts_at, count(*) AS n FROM bookings WHERE space_id = $1 "
         "AND status IN ('held', 'confirmed', 'checked_in') GROUP BY 1",
         space.id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.e2e.haproxy import ha_cluster  # noqa: F401 (fixture)
+from tests.e2e.haproxy import ha_cluster, ha_stack  # noqa: F401 (fixtures)
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 from tests.integration.test_realtime_support import SseClient
@@ -23,7 +23,7 @@ async def streams_available(url: str) -> bool:
     return "/api/v1/streams/locations/{location_id}" in spec.get("paths", {})
 
 
-async def test_a_stream_on_one_node_gets_the_other_nodes_writes_in_order(orm, ha_cluster):  # noqa: F811
+async def test_a_stream_on_one_node_gets_the_other_nodes_writes_in_order(ha_cluster):  # noqa: F811
     watcher, *writers = ha_cluster.nodes
     if not await streams_available(watcher.url):
         pytest.skip("the SSE endpoint /api/v1/streams/locations/{id} is not there yet")
@@ -38,9 +38,10 @@ async def test_a_stream_on_one_node_gets_the_other_nodes_writes_in_order(orm, ha
     ):
         for i in range(WRITES):  # one after the other, alternating between the other nodes
             begins = start + timedelta(hours=i)
+            ends = begins + timedelta(hours=1)
             r = await http.post(
                 f"{writers[i % 2].url}/api/v1/spaces/{spaces[i % 3].id}/bookings",
-                json={"start": begins.isoformat(), "end": (begins + timedelta(hours=1)).isoformat()},
+                json={"start": begins.isoformat(), "end": ends.isoformat()},
                 headers=bearer(member.id),
             )
             assert r.status_code == 201, r.text
