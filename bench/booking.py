@@ -16,7 +16,18 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import JWT_SECRET, Result, Stack, load, node, seed, stack
+from bench.common import (
+    JWT_SECRET,
+    Job,
+    Result,
+    Stack,
+    availability_job,
+    hold_job,
+    load,
+    node,
+    seed,
+    stack,
+)
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue
 
 # The write the actor performs for a hold: booking + public and personal outbox rows +
@@ -54,32 +65,11 @@ async def http_phase(
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        def hold(i: int, space: int, n: int):
-            start = base + timedelta(hours=n)
-            body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+        def hold(i: int, space: int, n: int) -> Job:
+            return hold_job(http, url, space, base + timedelta(hours=n), headers[i % len(headers)])
 
-            async def run() -> int:
-                async with http.post(
-                    f"{url}/api/v1/spaces/{space}/bookings",
-                    json=body,
-                    headers=headers[i % len(headers)],
-                ) as r:
-                    await r.read()
-                    return r.status
-
-            return run
-
-        def avail(space: int):
-            params = {"from": base.isoformat(), "to": (base + timedelta(days=2)).isoformat()}
-
-            async def run() -> int:
-                async with http.get(
-                    f"{url}/api/v1/spaces/{space}/availability", params=params
-                ) as r:
-                    await r.read()
-                    return r.status
-
-            return run
+        def avail(space: int) -> Job:
+            return availability_job(http, url, space, base, timedelta(days=2))
 
         work = [(s, n) for n in range(slots) for s in space_ids]
         await load("warm-up", [avail(s) for s in space_ids], concurrency)

@@ -25,7 +25,7 @@ import aiohttp
 import httpx
 
 from bench.booking import seed, token
-from bench.common import Result, Stack, load, node, stack
+from bench.common import Job, Result, Stack, availability_job, hold_job, load, node, stack
 from cowork.cluster import Server, haproxy_argv, haproxy_env, servers_cfg
 from cowork.devstack import free_port, wait_for_port, wait_http_ok
 
@@ -79,32 +79,11 @@ async def measure(
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        def hold(i: int, space: int, n: int):
-            start = base + timedelta(hours=n)
-            body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+        def hold(i: int, space: int, n: int) -> Job:
+            return hold_job(http, url, space, base + timedelta(hours=n), headers[i % len(headers)])
 
-            async def run() -> int:
-                async with http.post(
-                    f"{url}/api/v1/spaces/{space}/bookings",
-                    json=body,
-                    headers=headers[i % len(headers)],
-                ) as r:
-                    await r.read()
-                    return r.status
-
-            return run
-
-        def avail(space: int):
-            params = {"from": base.isoformat(), "to": (base + timedelta(days=1)).isoformat()}
-
-            async def run() -> int:
-                async with http.get(
-                    f"{url}/api/v1/spaces/{space}/availability", params=params
-                ) as r:
-                    await r.read()
-                    return r.status
-
-            return run
+        def avail(space: int) -> Job:
+            return availability_job(http, url, space, base, timedelta(days=1))
 
         work = [(s, n) for n in range(slots) for s in space_ids]
         await load("warm-up", [avail(s) for s in space_ids], concurrency)

@@ -12,7 +12,9 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -186,3 +188,32 @@ async def seed(url: str, spaces: int, users: int) -> tuple[int, list[int], list[
     ]
     await conn.close()
     return loc, space_ids, user_ids
+
+
+Job = Callable[[], Awaitable[int]]
+
+
+def hold_job(http: Any, url: str, space: int, start: Any, headers: dict[str, str]) -> Job:
+    """POST one one-hour hold; the job returns the HTTP status."""
+    body = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+
+    async def run() -> int:
+        async with http.post(
+            f"{url}/api/v1/spaces/{space}/bookings", json=body, headers=headers
+        ) as r:
+            await r.read()
+            return int(r.status)
+
+    return run
+
+
+def availability_job(http: Any, url: str, space: int, start: Any, span: timedelta) -> Job:
+    """GET a space's availability over [start, start + span)."""
+    params = {"from": start.isoformat(), "to": (start + span).isoformat()}
+
+    async def run() -> int:
+        async with http.get(f"{url}/api/v1/spaces/{space}/availability", params=params) as r:
+            await r.read()
+            return int(r.status)
+
+    return run
