@@ -24,13 +24,4 @@ MODULES = (
 
 
 def blueprints() -> list[Blueprint]:
-    found: list[Blueprint] = []
-    for name in MODULES:
-        try:
-            module = import_module(f"cowork.http.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"cowork.http.{name}":
-                raise
-            continue  # a resource not built yet
-        found.append(module.bp)
-    return found
+    return [import_module(f"cowork.http.{name}").bp for name in MODULES]
