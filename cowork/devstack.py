@@ -38,19 +38,31 @@ def wait_for_port(port: int, *, timeout: float = 15.0, host: str = "127.0.0.1") 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """Poll `predicate` until it holds; False if `alive()` turns false or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def wait_http_ok(
     url: str, *, timeout: float = 40.0, alive: Callable[[], bool] = lambda: True
 ) -> bool:
     """Poll `url` until it answers 200; False if `alive()` turns false or time runs out."""
     import httpx
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and alive():
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return True
-        time.sleep(0.1)
-    return False
+    def ok() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return wait_until(ok, timeout=timeout, alive=alive)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,10 +23,11 @@ import httpx
 import pytest
 
 from cowork.cluster import Server, haproxy_argv, haproxy_env, servers_cfg
-from cowork.devstack import free_port, wait_for_port
+from cowork.devstack import free_port, wait_for_port, wait_until
 from cowork.store.db import close_orm, init_orm
 from tests.conftest import TEMPLATE, test_settings
 from tests.e2e.nodes import Node, node_env, start_node
+from tests.polling import poll
 
 # Behind the proxy: trust one X-Forwarded-For hop; a stopping node gets 5 s for in-flight work.
 NODE_ENV = {"COWORK_PROXIES_COUNT": "1", "COWORK_DRAIN_TIMEOUT_SECONDS": "5"}
@@ -60,14 +60,11 @@ class Proxy:
 
     async def wait_states(self, expected: dict[str, str], timeout: float = 30) -> None:
         """Poll the stats page until the named nodes are in the expected states."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            states = await asyncio.to_thread(self.states)
-            if all(states.get(name) == state for name, state in expected.items()):
-                return
-            assert loop.time() < deadline, f"HAProxy states {states}, expected {expected}"
-            await asyncio.sleep(0.1)
+        await poll(
+            lambda: asyncio.to_thread(self.states),
+            lambda states: all(states.get(name) == state for name, state in expected.items()),
+            timeout,
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -99,11 +96,13 @@ def start_haproxy(
     proxy = Proxy(port, stats_port, proc, log_path)
     try:
         wait_for_port(stats_port)
-        deadline = time.monotonic() + timeout
-        while set(proxy.states().values()) != {"UP"} or len(proxy.states()) != len(servers):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"haproxy did not see its nodes up:\n{proxy.log()}")
-            time.sleep(0.1)
+
+        def all_up() -> bool:
+            states = proxy.states()
+            return set(states.values()) == {"UP"} and len(states) == len(servers)
+
+        if not wait_until(all_up, timeout=timeout, alive=lambda: proc.poll() is None):
+            raise RuntimeError(f"haproxy did not see its nodes up:\n{proxy.log()}")
     except BaseException:
         proxy.stop()
         raise
