@@ -20,8 +20,9 @@ from sanic import HTTPResponse, Request, Sanic
 from cowork.actors import lifecycle as actors_lifecycle
 from cowork.actors.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
+from cowork.domain.problems import Problem
 from cowork.http.docs import SCHEMAS
-from cowork.http.problems import install_error_handlers, problem
+from cowork.http.problems import install_error_handlers, problem_response
 from cowork.metrics import Metrics, route_group
 from cowork.payments import lifecycle as payments_lifecycle
 from cowork.realtime import lifecycle as realtime_lifecycle
@@ -227,14 +228,7 @@ def _install_drain(app: Sanic, settings: Settings) -> None:
         ):
             # HAProxy replays these on another node at once (retry-on 503), so the client
             # never sees this answer; anything else is still served here.
-            return problem(
-                503,
-                "node_draining",
-                "Node draining",
-                "This node is stopping; retry on another.",
-                request=request,
-                headers={"Retry-After": "0"},
-            )
+            return problem_response(Problem.NODE_DRAINING.error(), request)
         in_flight.started(request)
         return None
 

@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 
 from cowork.accounts.tokens import Role
 from cowork.domain.errors import ConflictError, ForbiddenError, InvalidInputError, UnauthorizedError
+from cowork.domain.problems import Problem
 from cowork.store.models import User
 
 EMAIL_MAX = 254
@@ -21,28 +22,23 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
 class InvalidCredentialsError(UnauthorizedError):
-    code = "invalid_credentials"
-    title = "Email or password is wrong"
+    problem = Problem.INVALID_CREDENTIALS
 
 
 class AccountInactiveError(ForbiddenError):
-    code = "account_inactive"
-    title = "This account is deactivated"
+    problem = Problem.ACCOUNT_INACTIVE
 
 
 class EmailTakenError(ConflictError):
-    code = "email_taken"
-    title = "An account with this email already exists"
+    problem = Problem.EMAIL_TAKEN
 
 
 class CurrentPasswordRequiredError(InvalidInputError):
-    code = "current_password_required"
-    title = "Changing the password requires current_password"
+    problem = Problem.CURRENT_PASSWORD_REQUIRED
 
 
 class CurrentPasswordWrongError(ForbiddenError):
-    code = "current_password_wrong"
-    title = "The current password is wrong"
+    problem = Problem.CURRENT_PASSWORD_WRONG
 
 
 def normalise_email(raw: str) -> str:

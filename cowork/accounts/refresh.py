@@ -19,24 +19,22 @@ from tortoise.transactions import in_transaction
 
 from cowork.accounts.passwords import AccountInactiveError
 from cowork.domain.errors import UnauthorizedError
+from cowork.domain.problems import Problem
 from cowork.store.models import RefreshToken, User
 
 TOKEN_BYTES = 32
 
 
 class RefreshTokenInvalidError(UnauthorizedError):
-    code = "refresh_token_invalid"
-    title = "The refresh token is not valid"
+    problem = Problem.REFRESH_TOKEN_INVALID
 
 
 class RefreshTokenExpiredError(UnauthorizedError):
-    code = "refresh_token_expired"
-    title = "The refresh token has expired"
+    problem = Problem.REFRESH_TOKEN_EXPIRED
 
 
 class RefreshTokenReusedError(UnauthorizedError):
-    code = "refresh_token_reused"
-    title = "The refresh token was already used; every session of this login is revoked"
+    problem = Problem.REFRESH_TOKEN_REUSED
 
 
 class _Outcome(Enum):

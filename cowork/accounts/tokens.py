@@ -9,6 +9,9 @@ from enum import StrEnum
 
 import jwt
 
+from cowork.domain.errors import UnauthorizedError
+from cowork.domain.problems import Problem
+
 ISSUER = "cowork"
 
 
@@ -23,10 +26,15 @@ class TokenKind(StrEnum):
     STREAM = "stream"
 
 
-class InvalidTokenError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class InvalidTokenError(UnauthorizedError):
+    """A token that cannot be used; its problem says why (expired, wrong kind, invalid)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.meaning, problem=problem)
+
+    @property
+    def reason(self) -> str:
+        return self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +66,9 @@ def verify(secret: str, token: str, kind: TokenKind, *, now: datetime | None = N
     principal, expires, token_kind = _decode(secret, token)
     moment = int((now or utcnow()).timestamp())
     if expires <= moment:
-        raise InvalidTokenError("token_expired")
+        raise InvalidTokenError(Problem.TOKEN_EXPIRED)
     if token_kind != kind.value:
-        raise InvalidTokenError("token_wrong_kind")
+        raise InvalidTokenError(Problem.TOKEN_WRONG_KIND)
     return principal
 
 
@@ -82,7 +90,7 @@ def _decode(secret: str, token: str) -> tuple[Principal, int, str]:
             claims["typ"],
         )
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
-        raise InvalidTokenError("token_invalid") from exc
+        raise InvalidTokenError(Problem.TOKEN_INVALID) from exc
 
 
 def utcnow() -> datetime:

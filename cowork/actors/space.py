@@ -34,7 +34,16 @@ from cowork.actors.commands import (
     Reschedule,
 )
 from cowork.domain.checkin import ensure_check_in_allowed
-from cowork.domain.errors import ConflictError, ForbiddenError, NotFoundError, SlotTakenError
+from cowork.domain.errors import (
+    BookingChangedError,
+    BookingNotFoundError,
+    ForbiddenError,
+    NoShowTooEarlyError,
+    RescheduleCostsMoreError,
+    SlotTakenError,
+    SpaceInactiveError,
+    SpaceNotFoundError,
+)
 from cowork.domain.policy import refund_percent
 from cowork.domain.pricing import price_cents
 from cowork.domain.schedule import open_intervals, validate_slot
@@ -84,36 +93,6 @@ class Cancelled:
 class Availability:
     busy: list[tuple[Slot, str]]
     free: list[Slot]
-
-
-class SpaceNotFoundError(NotFoundError):
-    code = "space_not_found"
-    title = "Space not found"
-
-
-class SpaceInactiveError(ConflictError):
-    code = "space_inactive"
-    title = "Space not bookable"
-
-
-class NoShowTooEarlyError(ConflictError):
-    code = "no_show_too_early"
-    title = "Too early for a no-show"
-
-
-class BookingChangedError(ConflictError):
-    code = "booking_changed"
-    title = "Booking changed meanwhile"
-
-
-class RescheduleCostsMoreError(ConflictError):
-    code = "reschedule_costs_more"
-    title = "New slot costs more"
-
-
-class BookingNotFoundError(NotFoundError):
-    code = "booking_not_found"
-    title = "Booking not found"
 
 
 class SpaceActor(Actor[Command]):

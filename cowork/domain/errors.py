@@ -1,142 +1,131 @@
-"""Domain errors. Each has a stable `code` that clients may rely on and an HTTP status hint."""
+"""Domain errors: one class per problem the rules raise. Codes live in `problems.Problem`."""
 
 from __future__ import annotations
 
+from cowork.domain.problems import DomainError, Problem
 
-class DomainError(Exception):
-    code: str = "domain_error"
-    status: int = 400
-    title: str = "Request cannot be processed"
-
-    def __init__(self, detail: str | None = None, **extra: object) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
-        self.extra = extra
+__all__ = ["DomainError", "Problem"]
 
 
 class NotFoundError(DomainError):
-    code = "not_found"
-    status = 404
-    title = "Not found"
+    problem = Problem.NOT_FOUND
 
 
 class ForbiddenError(DomainError):
-    code = "forbidden"
-    status = 403
-    title = "Forbidden"
+    problem = Problem.FORBIDDEN
 
 
 class UnauthorizedError(DomainError):
-    code = "unauthorized"
-    status = 401
-    title = "Authentication required"
+    problem = Problem.UNAUTHORIZED
 
 
 class ConflictError(DomainError):
-    code = "conflict"
-    status = 409
-    title = "Conflict"
+    problem = Problem.CONFLICT
 
 
 class InvalidInputError(DomainError):
-    code = "invalid_input"
-    status = 422
-    title = "Invalid input"
-
-
-# Specific errors. Codes are part of the API contract: never rename them.
+    problem = Problem.INVALID_INPUT
 
 
 class SlotTakenError(ConflictError):
-    code = "slot_taken"
-    title = "The slot overlaps another booking"
+    problem = Problem.SLOT_TAKEN
 
 
 class InvalidTransitionError(ConflictError):
-    code = "invalid_transition"
-    title = "The booking cannot make this transition"
+    problem = Problem.INVALID_TRANSITION
+
+
+class BookingChangedError(ConflictError):
+    problem = Problem.BOOKING_CHANGED
 
 
 class CheckInWindowError(ConflictError):
-    code = "check_in_window_closed"
-    title = "Check-in is not open for this booking now"
+    problem = Problem.CHECK_IN_WINDOW_CLOSED
+
+
+class NoShowTooEarlyError(ConflictError):
+    problem = Problem.NO_SHOW_TOO_EARLY
+
+
+class RescheduleCostsMoreError(ConflictError):
+    problem = Problem.RESCHEDULE_COSTS_MORE
+
+
+class SpaceInactiveError(ConflictError):
+    problem = Problem.SPACE_INACTIVE
+
+
+class SpaceNotFoundError(NotFoundError):
+    problem = Problem.SPACE_NOT_FOUND
+
+
+class LocationNotFoundError(NotFoundError):
+    problem = Problem.LOCATION_NOT_FOUND
+
+
+class BookingNotFoundError(NotFoundError):
+    problem = Problem.BOOKING_NOT_FOUND
 
 
 class OutsideOpeningHoursError(InvalidInputError):
-    code = "outside_opening_hours"
-    title = "The slot is outside opening hours"
+    problem = Problem.OUTSIDE_OPENING_HOURS
 
 
 class LocationClosedError(InvalidInputError):
-    code = "location_closed"
-    title = "The location is closed on a day the slot covers"
+    problem = Problem.LOCATION_CLOSED
 
 
 class SlotGranularityError(InvalidInputError):
-    code = "slot_granularity"
-    title = "The slot does not start and end on the booking grid"
+    problem = Problem.SLOT_GRANULARITY
 
 
 class SlotTooShortError(InvalidInputError):
-    code = "slot_too_short"
-    title = "The slot is shorter than the minimum"
+    problem = Problem.SLOT_TOO_SHORT
 
 
 class SlotTooLongError(InvalidInputError):
-    code = "slot_too_long"
-    title = "The slot is longer than the maximum"
+    problem = Problem.SLOT_TOO_LONG
 
 
 class SlotInPastError(InvalidInputError):
-    code = "slot_in_past"
-    title = "The slot starts in the past"
+    problem = Problem.SLOT_IN_PAST
 
 
 class SlotTooFarAheadError(InvalidInputError):
-    code = "slot_too_far_ahead"
-    title = "The slot starts too far in the future"
+    problem = Problem.SLOT_TOO_FAR_AHEAD
 
 
 class SlotOrderError(InvalidInputError):
-    code = "slot_order"
-    title = "The slot must end after it starts"
+    problem = Problem.SLOT_ORDER
 
 
 class NaiveDatetimeError(InvalidInputError):
-    code = "naive_datetime"
-    title = "Datetimes must carry a UTC offset"
+    problem = Problem.NAIVE_DATETIME
 
 
 class InvalidScheduleError(InvalidInputError):
-    code = "invalid_opening_hours"
-    title = "Opening hours are invalid"
+    problem = Problem.INVALID_OPENING_HOURS
 
 
 class InvalidPolicyError(InvalidInputError):
-    code = "invalid_cancellation_policy"
-    title = "Cancellation policy is invalid"
+    problem = Problem.INVALID_CANCELLATION_POLICY
 
 
 class InvalidTimezoneError(InvalidInputError):
-    code = "invalid_timezone"
-    title = "Unknown time zone"
+    problem = Problem.INVALID_TIMEZONE
 
 
 class InvalidLimitsError(InvalidInputError):
-    code = "invalid_booking_limits"
-    title = "Booking limits are invalid"
+    problem = Problem.INVALID_BOOKING_LIMITS
 
 
 class InvalidClosureError(InvalidInputError):
-    code = "invalid_closure"
-    title = "Closure must end on or after its start date"
+    problem = Problem.INVALID_CLOSURE
 
 
 class InvalidPriceError(InvalidInputError):
-    code = "invalid_price"
-    title = "Prices must be non-negative integer cents"
+    problem = Problem.INVALID_PRICE
 
 
 class InvalidMoneyError(InvalidInputError):
-    code = "invalid_money"
-    title = "Money needs integer cents and a 3-letter currency code"
+    problem = Problem.INVALID_MONEY

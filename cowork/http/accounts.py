@@ -13,10 +13,10 @@ from cowork.accounts import passwords, refresh
 from cowork.accounts.throttle import AttemptThrottle, retry_after_header
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue, utcnow
 from cowork.config import Settings
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_role, require_user
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.http.problems import ApiError
 from cowork.store import audit
 from cowork.store.models import Location, User
 
@@ -237,7 +237,7 @@ async def update_user(request: Request, user_id: int) -> HTTPResponse:
     body = parse_body(request, AdminUserPatch)
     user = await User.get_or_none(id=user_id)
     if user is None:
-        raise ApiError(404, "user_not_found", "User not found", f"No user has id {user_id}.")
+        raise Problem.USER_NOT_FOUND.error(f"No user has id {user_id}.")
     managed = await _administer(admin, user, body)
     return json(_admin_out(user, managed).model_dump(mode="json"))
 
@@ -246,19 +246,9 @@ async def _administer(admin: Principal, user: User, patch: AdminUserPatch) -> li
     """Apply an admin's change; returns the user's managed location ids afterwards."""
     role = patch.role or Role(user.role)
     if user.id == admin.user_id and (role is not Role.ADMIN or patch.is_active is False):
-        raise ApiError(
-            409,
-            "self_lockout",
-            "Cannot demote or deactivate yourself",
-            "Another admin must change your own role or activation.",
-        )
+        raise Problem.SELF_LOCKOUT.error("Another admin must change your own role or activation.")
     if patch.managed_location_ids and role is not Role.MANAGER:
-        raise ApiError(
-            422,
-            "not_a_manager",
-            "Only managers manage locations",
-            "Set role to manager to assign locations.",
-        )
+        raise Problem.NOT_A_MANAGER.error("Set role to manager to assign locations.")
     locations: list[Location] | None = None
     if patch.managed_location_ids is not None:
         locations = await _existing_locations(patch.managed_location_ids)
@@ -297,12 +287,8 @@ async def _existing_locations(ids: list[int]) -> list[Location]:
     locations = await Location.filter(id__in=wanted)
     missing = wanted - {loc.id for loc in locations}
     if missing:
-        raise ApiError(
-            422,
-            "unknown_location",
-            "Unknown location",
-            "Some managed_location_ids name no location.",
-            location_ids=sorted(missing),
+        raise Problem.UNKNOWN_LOCATION.error(
+            "Some managed_location_ids name no location.", location_ids=sorted(missing)
         )
     return locations
 
@@ -310,7 +296,7 @@ async def _existing_locations(ids: list[int]) -> list[Location]:
 async def _current_user(principal: Principal) -> User:
     user = await User.get_or_none(id=principal.user_id)
     if user is None:
-        raise ApiError(401, "unauthorized", "Authentication required", "The account is gone.")
+        raise Problem.UNAUTHORIZED.error("The account is gone.")
     if not user.is_active:
         raise passwords.AccountInactiveError()
     return user
@@ -366,10 +352,7 @@ def _client_ip(request: Request) -> str:
 def _count_attempt(request: Request, key: str) -> None:
     wait = _throttle(request).attempt(key)
     if wait is not None:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            "Too many attempts",
+        raise Problem.TOO_MANY_ATTEMPTS.error(
             "Too many failed attempts; wait before trying again.",
             headers={"Retry-After": retry_after_header(wait)},
         )

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
+from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_role
 from cowork.http.docs import doc
 from cowork.http.parsing import (
@@ -19,7 +20,6 @@ from cowork.http.parsing import (
     page_body,
     parse_query,
 )
-from cowork.http.problems import ApiError
 from cowork.http.reports import cursor_id, now_of
 from cowork.store import analytics as store
 from cowork.store.audit import AuditFilter, entries
@@ -209,7 +209,7 @@ async def audit_log(request: Request) -> HTTPResponse:
     q = parse_query(request, AuditQuery)
     visible = await managed_location_ids(principal)
     if visible is not None and q.location_id is not None and q.location_id not in visible:
-        raise ApiError(403, "forbidden", "Forbidden", "You do not manage this location.")
+        raise Problem.FORBIDDEN.error("You do not manage this location.")
     spec = AuditFilter(
         entity=q.entity,
         entity_id=q.entity_id,

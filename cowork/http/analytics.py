@@ -16,11 +16,11 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.domain.occupancy import Period, open_time, ratio, seconds
+from cowork.domain.problems import Problem
 from cowork.domain.schedule import WEEKDAY_KEYS
 from cowork.http.auth import require_role
 from cowork.http.docs import doc
 from cowork.http.parsing import MAX_ID, Query, parse_query
-from cowork.http.problems import ApiError
 from cowork.http.reports import STAFF, now_of, report_scope
 from cowork.store import analytics as store
 
@@ -43,9 +43,7 @@ def _period(q: PeriodQuery, now: datetime) -> Period:
     edge = timedelta(days=DEFAULT_DAYS + 2)  # room for the span and local-midnight arithmetic
     for given in (q.from_, q.to):
         if given is not None and not date.min + edge <= given <= date.max - edge:
-            raise ApiError(
-                422, "invalid_query", "Invalid query parameters", "The dates are out of range."
-            )
+            raise Problem.INVALID_QUERY.error("The dates are out of range.")
     last = q.to or (q.from_ + span if q.from_ else now.date())
     first = q.from_ or last - span
     return Period(first, last)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic import Request
 
 from cowork.accounts.tokens import InvalidTokenError, Principal, Role, TokenKind, verify
-from cowork.http.problems import ApiError
+from cowork.domain.problems import Problem
 from cowork.store.models import User
 
 
@@ -24,20 +24,14 @@ def require_user(request: Request) -> Principal:
         return cached
     token = bearer_token(request)
     if token is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "Authentication required",
+        raise Problem.UNAUTHORIZED.error(
             "Send an access token as `Authorization: Bearer <token>`.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
         principal = verify(request.app.ctx.settings.jwt_secret, token, TokenKind.ACCESS)
     except InvalidTokenError as exc:
-        raise ApiError(
-            401,
-            exc.reason,
-            "Invalid access token",
+        raise exc.problem.error(
             "The access token is not valid.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from exc
@@ -48,7 +42,7 @@ def require_user(request: Request) -> Principal:
 def require_role(request: Request, *roles: Role) -> Principal:
     principal = require_user(request)
     if principal.role not in roles:
-        raise ApiError(403, "forbidden", "Forbidden", "Your role does not allow this action.")
+        raise Problem.FORBIDDEN.error("Your role does not allow this action.")
     return principal
 
 
@@ -67,5 +61,5 @@ async def require_manager_of(request: Request, location_id: int) -> Principal:
     principal = require_role(request, Role.MANAGER, Role.ADMIN)
     allowed = await managed_location_ids(principal)
     if allowed is not None and location_id not in allowed:
-        raise ApiError(403, "forbidden", "Forbidden", "You do not manage this location.")
+        raise Problem.FORBIDDEN.error("You do not manage this location.")
     return principal

@@ -19,7 +19,7 @@ from cowork.actors.commands import (
     Reschedule,
 )
 from cowork.actors.space import Availability, BookingNotFoundError, Cancelled
-from cowork.domain.errors import NotFoundError
+from cowork.domain.errors import LocationNotFoundError
 from cowork.domain.slots import Slot
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
@@ -41,11 +41,6 @@ from cowork.store.models import Booking
 bp = Blueprint("bookings", url_prefix="/api/v1")
 
 MAX_AVAILABILITY_WINDOW = timedelta(days=31)
-
-
-class LocationNotFoundError(NotFoundError):
-    code = "location_not_found"
-    title = "Location not found"
 
 
 class SlotBody(Body):

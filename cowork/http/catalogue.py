@@ -9,9 +9,9 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 from sanic import Blueprint, HTTPResponse, Request, json
 from tortoise.models import Model
 
+from cowork.domain.problems import Problem
 from cowork.http.docs import doc
 from cowork.http.parsing import PageParams, page_body, paginate, parse_query
-from cowork.http.problems import ApiError
 from cowork.store import catalogue as store
 from cowork.store.catalogue import SpaceFilter, SpaceType
 from cowork.store.models import Amenity, Location, Space
@@ -163,12 +163,8 @@ class SpaceSearch(PageParams):
         codes = self.codes()
         unknown = await store.unknown_amenities(codes)
         if unknown:
-            raise ApiError(
-                422,
-                "unknown_amenity",
-                "Unknown amenity",
-                f"No amenity has the code {unknown[0]!r}.",
-                unknown=unknown,
+            raise Problem.UNKNOWN_AMENITY.error(
+                f"No amenity has the code {unknown[0]!r}.", unknown=unknown
             )
         window = (self.from_, self.to) if self.from_ and self.to else None
         return SpaceFilter(self.type, codes, window)

@@ -20,8 +20,9 @@ from sanic.response import json as json_response
 
 from cowork.actors.base import ActorStoppedError, MailboxFullError
 from cowork.domain.errors import DomainError
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
-from cowork.http.problems import ApiError
+from cowork.http.problems import problem_body
 from cowork.store.db import db
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
@@ -62,11 +63,8 @@ async def _claim(request: Request, user_id: int, key: str) -> int | HTTPResponse
             await conn.execute_query("DELETE FROM idempotency_keys WHERE id = $1", [row["id"]])
             continue
         if row["request_hash"] != request_hash:
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                "Idempotency key reused",
-                "This Idempotency-Key was used with a different request.",
+            raise Problem.IDEMPOTENCY_KEY_REUSED.error(
+                "This Idempotency-Key was used with a different request."
             )
         if row["response_status"] is None:
             return await _take_over_abandoned(row, now, settings.idempotency_lease_seconds)
@@ -77,11 +75,8 @@ async def _claim(request: Request, user_id: int, key: str) -> int | HTTPResponse
         return json_response(
             body, status=status, content_type=content_type, headers={"Idempotent-Replayed": "true"}
         )
-    raise ApiError(
-        409,
-        "idempotency_key_in_flight",
-        "Request in progress",
-        "A request with this Idempotency-Key is being processed.",
+    raise Problem.IDEMPOTENCY_KEY_IN_FLIGHT.error(
+        "A request with this Idempotency-Key is being processed."
     )
 
 
@@ -95,10 +90,7 @@ async def _take_over_abandoned(row: dict[str, Any], now: Any, lease_seconds: int
     )
     if taken:
         return int(taken[0]["id"])
-    raise ApiError(
-        409,
-        "idempotency_key_in_flight",
-        "Request in progress",
+    raise Problem.IDEMPOTENCY_KEY_IN_FLIGHT.error(
         "A request with this Idempotency-Key is being processed; retry later.",
         headers={"Retry-After": "1"},
     )
@@ -108,17 +100,10 @@ async def _settle_error(record_id: int, exc: BaseException) -> None:
     """Keep a final refusal (4xx) as the key's answer; forget the key after a transient one."""
     status = getattr(exc, "status", 500)
     transient = isinstance(exc, MailboxFullError | ActorStoppedError) or status >= 500
-    if transient or not isinstance(exc, DomainError | ApiError):
+    if transient or not isinstance(exc, DomainError):
         await db().execute_query("DELETE FROM idempotency_keys WHERE id = $1", [record_id])
         return
-    body = {
-        "type": f"https://cowork.dev/problems/{exc.code}",
-        "title": exc.title,
-        "status": status,
-        "detail": exc.detail,
-        "code": exc.code,
-        **exc.extra,
-    }
+    body = problem_body(exc)
     await db().execute_query(
         "UPDATE idempotency_keys SET response_status = $2, response_body = $3::jsonb "
         "WHERE id = $1 AND response_status IS NULL",
@@ -136,11 +121,8 @@ def idempotent(handler: Handler) -> Handler:
         if key is None:
             return await handler(request, *args, **kwargs)
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            raise ApiError(
-                400,
-                "invalid_idempotency_key",
-                "Invalid Idempotency-Key",
-                f"The key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            raise Problem.INVALID_IDEMPOTENCY_KEY.error(
+                f"The key must be 1 to {MAX_KEY_LENGTH} printable characters."
             )
         principal = require_user(request)
         claimed = await _claim(request, principal.user_id, key)

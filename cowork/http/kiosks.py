@@ -15,10 +15,10 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from tortoise.transactions import in_transaction
 
 from cowork.accounts.tokens import Role, utcnow
+from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_manager_of, require_role
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.http.problems import ApiError
 from cowork.realtime import kiosks
 from cowork.store.db import db
 from cowork.store.models import AuditEntry, KioskDevice, Location
@@ -103,7 +103,7 @@ async def create_kiosk(request: Request) -> HTTPResponse:
     body = parse_body(request, KioskIn)
     principal = await require_manager_of(request, body.location_id)
     if not await Location.exists(id=body.location_id):
-        raise ApiError(404, "location_not_found", "Location not found")
+        raise Problem.LOCATION_NOT_FOUND.error()
     token = kiosks.new_token()
     async with in_transaction():
         kiosk = await KioskDevice.create(
@@ -152,7 +152,7 @@ async def revoke_kiosk(request: Request, kiosk_id: int) -> HTTPResponse:
     kiosk = await KioskDevice.get_or_none(id=kiosk_id)
     if kiosk is None:
         require_role(request, *_STAFF)
-        raise ApiError(404, "kiosk_not_found", "Kiosk not found")
+        raise Problem.KIOSK_NOT_FOUND.error()
     location_id: int = kiosk.location_id  # type: ignore[attr-defined]
     principal = await require_manager_of(request, location_id)
     if kiosk.revoked_at is None:
@@ -204,13 +204,13 @@ async def kiosk_check_in(request: Request) -> HTTPResponse:
     location_id: int = kiosk.location_id  # type: ignore[attr-defined]
     space_id = await kiosks.booking_space(body.booking_id, location_id)
     if space_id is None:
-        raise ApiError(404, "booking_not_found", "Booking not found at this location")
+        raise Problem.BOOKING_NOT_FOUND.error()
     try:
         booking = await kiosks.check_in_by_kiosk(
             request.app, location_id, space_id, body.booking_id
         )
     except kiosks.CheckInUnavailableError as exc:
-        raise ApiError(503, "not_available", "Check-in not available on this node") from exc
+        raise Problem.NODE_UNAVAILABLE.error() from exc
     return json({"booking": booking})
 
 
@@ -222,10 +222,7 @@ async def require_kiosk(request: Request) -> KioskDevice:
     scheme, _, token = header.partition(" ")
     kiosk = await kiosks.kiosk_for_token(token.strip()) if scheme.lower() == "kiosk" else None
     if kiosk is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "Kiosk token required",
+        raise Problem.UNAUTHORIZED.error(
             "Send a valid, unrevoked kiosk token as `Authorization: Kiosk <token>`.",
             headers={"WWW-Authenticate": "Kiosk"},
         )

@@ -16,6 +16,7 @@ from cowork.actors.lifecycle import announce_change
 from cowork.domain.errors import InvalidInputError, InvalidPolicyError
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
 from cowork.domain.pricing import Money, is_free
+from cowork.domain.problems import Problem
 from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
 from cowork.domain.timezones import load_zone
 from cowork.http.auth import managed_location_ids, require_manager_of, require_role
@@ -32,7 +33,6 @@ from cowork.http.catalogue import (
 )
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.http.problems import ApiError
 from cowork.store import audit, models
 from cowork.store import catalogue as store
 from cowork.store.catalogue import SpaceType
@@ -221,35 +221,27 @@ def _location_values(
 
 def _check_space(location: models.Location, values: dict[str, Any]) -> None:
     is_free(values["hourly_price_cents"], values["daily_price_cents"])
-    plans = {f.get("level"): f for f in location.floors or [] if isinstance(f, dict)}
+    plans: dict[int, dict[str, Any]] = {
+        f["level"]: f for f in location.floors or [] if isinstance(f, dict)
+    }
     if not plans:
         return
     plan = plans.get(values["floor"])
     if plan is None:
-        raise ApiError(
-            422,
-            "unknown_floor",
-            "Unknown floor",
-            f"The location has no floor {values['floor']}.",
-            floors=sorted(plans),
+        raise Problem.UNKNOWN_FLOOR.error(
+            f"The location has no floor {values['floor']}.", floors=sorted(plans)
         )
     if values["x"] + values["width"] > plan.get("width", 10_000) or values["y"] + values[
         "height"
     ] > plan.get("height", 10_000):
-        raise ApiError(
-            422, "outside_floor", "Outside the floor plan", "The space does not fit its floor."
-        )
+        raise Problem.OUTSIDE_FLOOR.error("The space does not fit its floor.")
 
 
 async def _amenities(codes: list[str]) -> list[models.Amenity]:
     found, unknown = await store.amenities_by_code(codes)
     if unknown:
-        raise ApiError(
-            422,
-            "unknown_amenity",
-            "Unknown amenity",
-            f"No amenity has the code {unknown[0]!r}.",
-            unknown=unknown,
+        raise Problem.UNKNOWN_AMENITY.error(
+            f"No amenity has the code {unknown[0]!r}.", unknown=unknown
         )
     return found
 
@@ -338,7 +330,7 @@ async def patch_location(request: Request, location_id: int) -> HTTPResponse:
     principal, location = await _managed(request, location_id)
     body = parse_body(request, LocationPatch)
     if "active" in body.model_fields_set and not principal.is_admin:
-        raise ApiError(403, "forbidden", "Forbidden", "Only admins activate or deactivate.")
+        raise Problem.FORBIDDEN.error("Only admins activate or deactivate.")
     plain = {"name", "city", "address", "timezone", "currency", "description", "active"}
     fields = body.model_dump(include=plain & body.model_fields_set)
     values = _location_values(fields, body, store.booking_rules(location))
@@ -557,7 +549,5 @@ async def create_amenity(request: Request) -> HTTPResponse:
                 conn, principal.user_id, "create", "amenity", amenity.id, None, None, item
             )
     except IntegrityError as exc:
-        raise ApiError(
-            409, "amenity_exists", "Amenity exists", f"The code {body.code!r} is taken."
-        ) from exc
+        raise Problem.AMENITY_EXISTS.error(f"The code {body.code!r} is taken.") from exc
     return json(item, status=201)

@@ -9,10 +9,10 @@ from pydantic import BaseModel
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import utcnow
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.docs import doc
 from cowork.http.parsing import PageParams, page_body, paginate, parse_query
-from cowork.http.problems import ApiError
 from cowork.store.models import Notification
 
 bp = Blueprint("notifications")
@@ -85,7 +85,7 @@ async def read_one(request: Request, notification_id: int) -> HTTPResponse:
     principal = require_user(request)
     row = await Notification.get_or_none(id=notification_id, user_id=principal.user_id)
     if row is None:
-        raise ApiError(404, "notification_not_found", "Notification not found")
+        raise Problem.NOTIFICATION_NOT_FOUND.error()
     if row.read_at is None:
         row.read_at = utcnow()
         await row.save(update_fields=["read_at"])

@@ -11,7 +11,7 @@ from sanic import Request
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from cowork.http.problems import ApiError
+from cowork.domain.problems import Problem
 
 B = TypeVar("B", bound=BaseModel)
 M = TypeVar("M", bound=Model)
@@ -44,27 +44,16 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
 def parse_body(request: Request, model: type[B]) -> B:
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "Send the body as application/json.",
-        )
+        raise Problem.UNSUPPORTED_MEDIA_TYPE.error("Send the body as application/json.")
     if not request.body:
-        raise ApiError(400, "empty_body", "Empty body", "A JSON object is required.")
+        raise Problem.EMPTY_BODY.error("A JSON object is required.")
     try:
         return model.model_validate_json(request.body)
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
-            raise ApiError(
-                400, "malformed_json", "Malformed JSON", "The body is not valid JSON."
-            ) from exc
-        raise ApiError(
-            422,
-            "validation_failed",
-            "Validation failed",
-            "The body does not match the expected schema.",
-            errors=_errors(exc),
+            raise Problem.MALFORMED_JSON.error("The body is not valid JSON.") from exc
+        raise Problem.VALIDATION_FAILED.error(
+            "The body does not match the expected schema.", errors=_errors(exc)
         ) from exc
 
 
@@ -73,12 +62,8 @@ def parse_query(request: Request, model: type[B]) -> B:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ApiError(
-            422,
-            "invalid_query",
-            "Invalid query parameters",
-            "Some query parameters are not valid.",
-            errors=_errors(exc),
+        raise Problem.INVALID_QUERY.error(
+            "Some query parameters are not valid.", errors=_errors(exc)
         ) from exc
 
 
@@ -93,9 +78,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(
-            400, "invalid_cursor", "Invalid cursor", "The cursor is not one this server issued."
-        ) from exc
+        raise Problem.INVALID_CURSOR.error("The cursor is not one this server issued.") from exc
 
 
 async def paginate(

@@ -12,6 +12,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from sanic_ext.extensions.openapi import openapi
 
 from cowork.accounts.tokens import Role
+from cowork.domain.problems import Problem
 from cowork.http.auth import (
     managed_location_ids,
     require_manager_of,
@@ -20,18 +21,14 @@ from cowork.http.auth import (
 )
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.http.problems import ApiError
 from cowork.payments import records, webhooks
 from cowork.payments.checkout import start_payment
 from cowork.payments.context import payments_of
-from cowork.payments.gateway import PaymentsNotConfiguredError, PaymentsUnavailableError
 from cowork.payments.refunds import PaymentNotFoundError, request_refund
 from cowork.store.db import db
 from cowork.store.models import Booking, Payment
 
 bp = Blueprint("payments")
-
-RETRY_AFTER_SECONDS = "5"
 
 
 class PaymentRequest(BaseModel):
@@ -99,12 +96,6 @@ class PaymentsQuery(PageParams):
     status: str | None = Field(default=None, max_length=32)
 
 
-def _unavailable(exc: PaymentsUnavailableError | PaymentsNotConfiguredError) -> ApiError:
-    return ApiError(
-        503, exc.code, exc.title, exc.detail, headers={"Retry-After": RETRY_AFTER_SECONDS}
-    )
-
-
 @bp.post("/api/v1/bookings/<booking_id:int>/payment")
 @doc(
     "Pay a held booking: create (or return) its Stripe PaymentIntent",
@@ -118,10 +109,7 @@ async def pay(request: Request, booking_id: int) -> HTTPResponse:
     if request.body:
         parse_body(request, PaymentRequest)  # a malformed body is still a 400
     settings = request.app.ctx.settings
-    try:
-        checkout = await start_payment(payments_of(request.app), principal.user_id, booking_id)
-    except (PaymentsUnavailableError, PaymentsNotConfiguredError) as exc:
-        raise _unavailable(exc) from exc
+    checkout = await start_payment(payments_of(request.app), principal.user_id, booking_id)
     p = checkout.payment
     body = {
         "payment_id": p.id,
@@ -163,17 +151,14 @@ async def refund(request: Request, payment_id: int) -> HTTPResponse:
         raise PaymentNotFoundError(f"payment {payment_id} not found")
     await require_manager_of(request, booking.location_id)
     body = parse_body(request, RefundBody)
-    try:
-        made = await request_refund(
-            payments_of(request.app),
-            payment_id,
-            body.amount_cents,
-            reason=body.reason or "refund by staff",
-            key=_refund_key(request, payment_id, principal.user_id),
-            created_by=principal.user_id,
-        )
-    except PaymentsNotConfiguredError as exc:
-        raise _unavailable(exc) from exc
+    made = await request_refund(
+        payments_of(request.app),
+        payment_id,
+        body.amount_cents,
+        reason=body.reason or "refund by staff",
+        key=_refund_key(request, payment_id, principal.user_id),
+        created_by=principal.user_id,
+    )
     payment = await records.payment_by_id(payment_id)
     assert payment is not None
     out = {
@@ -181,13 +166,7 @@ async def refund(request: Request, payment_id: int) -> HTTPResponse:
         "payment": (await _payments_json([payment_id]))[0],
     }
     if made.status == "failed":
-        raise ApiError(
-            409,
-            "refund_failed",
-            "The payment provider refused the refund",
-            made.last_error or "Stripe refused the refund.",
-            **out,
-        )
+        raise Problem.REFUND_FAILED.error(made.last_error or "Stripe refused the refund.", **out)
     # queued: Stripe could not be reached; the refund is kept and retried.
     return json(out, status=202 if made.status == "queued" else 201)
 
@@ -215,7 +194,7 @@ async def history(request: Request) -> HTTPResponse:
     qs = Payment.all()
     if query.scope == "managed":
         if principal.role not in (Role.MANAGER, Role.ADMIN):
-            raise ApiError(403, "forbidden", "Forbidden", "Only staff can list managed payments.")
+            raise Problem.FORBIDDEN.error("Only staff can list managed payments.")
         locations = await managed_location_ids(principal)
         if locations is not None:
             qs = qs.filter(booking__location_id__in=sorted(locations))

@@ -1,4 +1,8 @@
-"""RFC 9457 problem+json responses; the only way an error leaves the server."""
+"""RFC 9457 problem+json responses: the only way an error leaves the server.
+
+Every refusal is a `DomainError` carrying a catalogued `Problem` (cowork.domain.problems);
+framework and driver errors are mapped onto the same catalogue here.
+"""
 
 from __future__ import annotations
 
@@ -11,138 +15,82 @@ from sanic.exceptions import SanicException
 from sanic.response import json as json_response
 
 from cowork.actors.base import ActorStoppedError, MailboxFullError
-from cowork.domain.errors import DomainError
+from cowork.domain.problems import DomainError, Problem
 
 log = logging.getLogger("cowork.http")
 
 PROBLEM_TYPE = "application/problem+json"
+TYPE_BASE = "https://cowork.dev/problems/"
 
 
-class ApiError(Exception):
-    """An HTTP-level refusal raised by the web layer (input, auth, limits)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        title: str,
-        detail: str | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.code = code
-        self.title = title
-        self.detail = detail or title
-        self.headers = headers or {}
-        self.extra = extra
-
-
-def problem(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    *,
-    request: Request | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> HTTPResponse:
+def problem_body(error: DomainError, request: Request | None = None) -> dict[str, Any]:
+    """The problem+json document of one refusal (also what an idempotent replay returns)."""
     body: dict[str, Any] = {
-        "type": f"https://cowork.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
+        "type": TYPE_BASE + error.code,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
     }
     if request is not None:
         body["instance"] = request.path
         request_id = getattr(request.ctx, "request_id", None)
         if request_id:
             body["request_id"] = request_id
-    body.update(extra)
-    return json_response(body, status=status, headers=headers, content_type=PROBLEM_TYPE)
+    body.update(error.extra)
+    return body
 
 
-_SANIC_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "request_timeout",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    416: "range_not_satisfiable",
-    429: "too_many_requests",
-    503: "service_unavailable",
+def problem_response(error: DomainError, request: Request | None = None) -> HTTPResponse:
+    headers = dict(error.headers)
+    if error.problem.retry_after is not None:
+        headers.setdefault("Retry-After", str(error.problem.retry_after))
+    return json_response(
+        problem_body(error, request),
+        status=error.status,
+        headers=headers,
+        content_type=PROBLEM_TYPE,
+    )
+
+
+_SANIC_PROBLEMS = {
+    400: Problem.BAD_REQUEST,
+    401: Problem.UNAUTHORIZED,
+    403: Problem.FORBIDDEN,
+    404: Problem.NOT_FOUND,
+    405: Problem.METHOD_NOT_ALLOWED,
+    408: Problem.REQUEST_TIMEOUT,
+    413: Problem.PAYLOAD_TOO_LARGE,
+    415: Problem.UNSUPPORTED_MEDIA_TYPE,
+    416: Problem.RANGE_NOT_SATISFIABLE,
+    429: Problem.TOO_MANY_REQUESTS,
+    503: Problem.SERVICE_UNAVAILABLE,
 }
 
 
+def as_problem(exc: BaseException) -> DomainError | None:
+    """The catalogued refusal an exception stands for; None for a bug (a 500)."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, MailboxFullError):
+        return Problem.SPACE_BUSY.error()
+    if isinstance(exc, ActorStoppedError):
+        return Problem.NODE_UNAVAILABLE.error()
+    if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
+        problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
+        return problem.error(str(exc) or None, headers=dict(exc.headers or {}))
+    if _out_of_range(exc):
+        return Problem.INVALID_PARAMETER.error()
+    return None
+
+
 def install_error_handlers(app: Sanic) -> None:
-    @app.exception(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> HTTPResponse:
-        return problem(
-            exc.status,
-            exc.code,
-            exc.title,
-            exc.detail,
-            request=request,
-            headers=exc.headers,
-            **exc.extra,
-        )
-
-    @app.exception(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> HTTPResponse:
-        extra: dict[str, Any] = dict(exc.extra)
-        return problem(exc.status, exc.code, exc.title, exc.detail, request=request, **extra)
-
-    @app.exception(MailboxFullError)
-    async def busy(request: Request, exc: MailboxFullError) -> HTTPResponse:
-        return problem(
-            503,
-            "space_busy",
-            "Space busy",
-            "Too many requests are queued for this space; retry shortly.",
-            request=request,
-            headers={"Retry-After": "1"},
-        )
-
-    @app.exception(ActorStoppedError)
-    async def stopped(request: Request, exc: ActorStoppedError) -> HTTPResponse:
-        return problem(
-            503,
-            "node_unavailable",
-            "Temporarily unavailable",
-            "This node is restarting or draining; retry.",
-            request=request,
-            headers={"Retry-After": "1"},
-        )
-
-    @app.exception(SanicException)
-    async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
-        status = exc.status_code or 500
-        if status >= 500:
-            return _internal(request, exc)
-        code = _SANIC_CODES.get(status, "http_error")
-        title = code.replace("_", " ").capitalize()
-        return problem(
-            status, code, title, str(exc) or title, request=request, headers=dict(exc.headers or {})
-        )
-
     @app.exception(Exception)
-    async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
-        if _out_of_range(exc):
-            return problem(
-                400,
-                "invalid_parameter",
-                "Invalid parameter",
-                "A parameter is outside the range the server accepts.",
-                request=request,
-            )
-        return _internal(request, exc)
+    async def refuse(request: Request, exc: Exception) -> HTTPResponse:
+        error = as_problem(exc)
+        if error is None:
+            return _internal(request, exc)
+        return problem_response(error, request)
 
 
 def _out_of_range(exc: BaseException) -> bool:
@@ -164,10 +112,4 @@ def _internal(request: Request, exc: BaseException) -> HTTPResponse:
         request_id,
         exc_info=exc,
     )
-    return problem(
-        500,
-        "internal_error",
-        "Internal server error",
-        "The server could not complete the request; it has been logged.",
-        request=request,
-    )
+    return problem_response(Problem.INTERNAL_ERROR.error(), request)

@@ -13,6 +13,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
 from cowork.domain.occupancy import local_day, local_month
+from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_role
 from cowork.http.docs import doc
@@ -25,7 +26,6 @@ from cowork.http.parsing import (
     page_body,
     parse_query,
 )
-from cowork.http.problems import ApiError
 from cowork.store import analytics as store
 
 bp = Blueprint("reports", url_prefix="/api/v1/manage")
@@ -45,9 +45,9 @@ async def report_scope(request: Request, location_id: int | None) -> list[int]:
     allowed = await managed_location_ids(principal)
     if location_id is not None:
         if allowed is not None and location_id not in allowed:
-            raise ApiError(403, "forbidden", "Forbidden", "You do not manage this location.")
+            raise Problem.FORBIDDEN.error("You do not manage this location.")
         if not await store.existing_location_ids([location_id]):
-            raise ApiError(404, "not_found", "Not found", f"No location has id {location_id}.")
+            raise Problem.NOT_FOUND.error(f"No location has id {location_id}.")
         return [location_id]
     if allowed is None:
         return sorted(i.id for i in await store.locations(None))
@@ -63,9 +63,7 @@ def cursor_id(cursor: str | None) -> int | None:
         return None
     value = decode_cursor(cursor)
     if not 0 < value <= MAX_BIGINT:
-        raise ApiError(
-            400, "invalid_cursor", "Invalid cursor", "The cursor is not one this server issued."
-        )
+        raise Problem.INVALID_CURSOR.error("The cursor is not one this server issued.")
     return value
 
 
@@ -240,15 +238,13 @@ async def _booking_filter(request: Request, q: BookingsQuery) -> store.BookingFi
         space_location = await store.space_location(q.space_id)
         if space_location is None:
             require_role(request, *STAFF)
-            raise ApiError(404, "not_found", "Not found", f"No space has id {q.space_id}.")
+            raise Problem.NOT_FOUND.error(f"No space has id {q.space_id}.")
         if location_id is not None and location_id != space_location:
-            raise ApiError(
-                422, "invalid_query", "Invalid query parameters", "The space is elsewhere."
-            )
+            raise Problem.INVALID_QUERY.error("The space is elsewhere.")
         location_id = space_location
     ids = await report_scope(request, location_id)
     if q.from_ is not None and q.to is not None and q.to < q.from_:
-        raise ApiError(422, "invalid_query", "Invalid query parameters", "`to` is before `from`.")
+        raise Problem.INVALID_QUERY.error("`to` is before `from`.")
     member = (q.member or "").strip()
     user_id = int(member) if member.isdigit() and int(member) <= MAX_ID else None
     return store.BookingFilter(

@@ -12,9 +12,9 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from sanic_ext.extensions.openapi import openapi
 
 from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, issue, utcnow, verify
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.docs import doc
-from cowork.http.problems import ApiError
 from cowork.realtime.channels import Channel, ChannelKind
 from cowork.realtime.follow import Resync, follow, parse_event_id
 from cowork.realtime.hub import Hub, SubscriberGoneError
@@ -58,7 +58,7 @@ async def stream_token(request: Request) -> HTTPResponse:
 @doc("Live status of a location's spaces (SSE, public)", tag="streams", auth=False, errors=(404,))
 async def location_stream(request: Request, location_id: int) -> HTTPResponse | None:
     if not await Location.exists(id=location_id, active=True):
-        raise ApiError(404, "location_not_found", "Location not found")
+        raise Problem.LOCATION_NOT_FOUND.error()
     await serve_sse(request, Channel(ChannelKind.LOCATION, location_id))
     return None
 
@@ -69,7 +69,7 @@ async def location_stream(request: Request, location_id: int) -> HTTPResponse | 
 )
 async def space_stream(request: Request, space_id: int) -> HTTPResponse | None:
     if not await Space.exists(id=space_id, active=True):
-        raise ApiError(404, "space_not_found", "Space not found")
+        raise Problem.SPACE_NOT_FOUND.error()
     await serve_sse(request, Channel(ChannelKind.SPACE, space_id))
     return None
 
@@ -98,7 +98,7 @@ async def my_stream(request: Request) -> HTTPResponse | None:
 async def space_presence(request: Request, space_id: int) -> HTTPResponse:
     presence = presence_of(request)
     if not await Space.exists(id=space_id, active=True):
-        raise ApiError(404, "space_not_found", "Space not found")
+        raise Problem.SPACE_NOT_FOUND.error()
     return json(presence.counts(space_id).as_dict())
 
 
@@ -123,7 +123,7 @@ async def _checkout(request: Request, space_id: int, *, active: bool) -> HTTPRes
     principal = require_user(request)
     presence = presence_of(request)
     if not await Space.exists(id=space_id, active=True):
-        raise ApiError(404, "space_not_found", "Space not found")
+        raise Problem.SPACE_NOT_FOUND.error()
     counts = await presence.checkout(space_id, principal.user_id, active)
     ttl = request.app.ctx.settings.checkout_ttl_seconds if active else 0
     return json({**counts.as_dict(), "ttl_seconds": ttl})
@@ -138,13 +138,11 @@ async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
 def stream_principal(request: Request, token: str | None) -> Principal:
     """The member a stream token names, or 401 before any stream starts."""
     if not token:
-        raise ApiError(
-            401, "unauthorized", "Stream token required", "Pass `?token=` from POST /streams/token."
-        )
+        raise Problem.UNAUTHORIZED.error("Pass `?token=` from POST /streams/token.")
     try:
         return verify(request.app.ctx.settings.jwt_secret, token, TokenKind.STREAM)
     except InvalidTokenError as exc:
-        raise ApiError(401, exc.reason, "Invalid stream token", "Get a new stream token.") from exc
+        raise exc.problem.error("The stream token is not valid; get a new one.") from exc
 
 
 def resync_frame(head: int) -> str:
@@ -155,14 +153,14 @@ def resync_frame(head: int) -> str:
 def presence_of(request: Request) -> Presence:
     presence: Presence | None = getattr(request.app.ctx, "presence", None)
     if presence is None:
-        raise ApiError(503, "presence_unavailable", "Presence unavailable", "NATS is not running.")
+        raise Problem.PRESENCE_UNAVAILABLE.error("NATS is not running.")
     return presence
 
 
 def hub_of(request: Request) -> Hub:
     hub: Hub | None = getattr(request.app.ctx, "hub", None)
     if hub is None:
-        raise ApiError(503, "streams_unavailable", "Streams unavailable", "Events are not running.")
+        raise Problem.STREAMS_UNAVAILABLE.error("Events are not running.")
     return hub
 
 

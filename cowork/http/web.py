@@ -13,7 +13,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import file
 from sanic_ext.extensions.openapi import openapi
 
-from cowork.http.problems import ApiError
+from cowork.domain.problems import Problem
 
 bp = Blueprint("web")
 
@@ -71,7 +71,7 @@ def web_file(name: str) -> Path | None:
 async def _serve(request: Request, name: str) -> HTTPResponse:
     path = web_file(name)
     if path is None:
-        raise ApiError(404, "not_found", "Not found", f"No web file named {name!r}.")
+        raise Problem.NOT_FOUND.error(f"No web file named {name!r}.")
     headers = dict(_COMMON_HEADERS)
     if path.suffix == ".html":
         headers.update(_PAGE_HEADERS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from cowork.actors.space import BookingNotFoundError
 from cowork.domain.errors import ConflictError
+from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.payments import records
 from cowork.payments.context import Payments
@@ -15,8 +16,7 @@ from cowork.store.db import db
 
 
 class BookingNotPayableError(ConflictError):
-    code = "booking_not_payable"
-    title = "Only a held booking can be paid"
+    problem = Problem.BOOKING_NOT_PAYABLE
 
 
 @dataclass(frozen=True, slots=True)

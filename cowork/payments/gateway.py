@@ -15,6 +15,7 @@ import stripe
 
 from cowork.config import Settings
 from cowork.domain.errors import ConflictError, DomainError
+from cowork.domain.problems import Problem
 
 log = logging.getLogger("cowork.payments.gateway")
 
@@ -22,22 +23,17 @@ log = logging.getLogger("cowork.payments.gateway")
 class PaymentsUnavailableError(DomainError):
     """Stripe could not be reached (connection error, timeout, 5xx, rate limit)."""
 
-    code = "payments_unavailable"
-    status = 503
-    title = "Payments temporarily unavailable"
+    problem = Problem.PAYMENTS_UNAVAILABLE
 
 
 class PaymentsNotConfiguredError(DomainError):
-    code = "payments_not_configured"
-    status = 503
-    title = "Payments are not configured"
+    problem = Problem.PAYMENTS_NOT_CONFIGURED
 
 
 class PaymentRejectedError(ConflictError):
     """Stripe refused the request for a reason retrying cannot fix."""
 
-    code = "payment_provider_rejected"
-    title = "The payment provider refused the request"
+    problem = Problem.PAYMENT_PROVIDER_REJECTED
 
 
 TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)

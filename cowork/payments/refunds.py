@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from cowork.actors.space import Cancelled
 from cowork.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from cowork.domain.problems import Problem
 from cowork.payments import records
 from cowork.payments.context import Payments, payments_of
 from cowork.payments.gateway import PaymentRejectedError, PaymentsUnavailableError
@@ -37,23 +38,19 @@ MAX_BACKOFF_SECONDS = 3600.0
 
 
 class PaymentNotFoundError(NotFoundError):
-    code = "payment_not_found"
-    title = "Payment not found"
+    problem = Problem.PAYMENT_NOT_FOUND
 
 
 class PaymentNotRefundableError(ConflictError):
-    code = "payment_not_refundable"
-    title = "Only a paid payment can be refunded"
+    problem = Problem.PAYMENT_NOT_REFUNDABLE
 
 
 class RefundTooLargeError(ConflictError):
-    code = "refund_exceeds_remaining"
-    title = "The refund is larger than what is left to refund"
+    problem = Problem.REFUND_EXCEEDS_REMAINING
 
 
 class RefundAmountError(InvalidInputError):
-    code = "invalid_refund_amount"
-    title = "A refund amount is a positive number of cents"
+    problem = Problem.INVALID_REFUND_AMOUNT
 
 
 def cancel_key(booking_id: int) -> str:

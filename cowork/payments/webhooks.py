@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from cowork.actors.commands import SYSTEM, Cancel, Confirm, Release
 from cowork.actors.space import BookingChangedError
 from cowork.domain.errors import DomainError, InvalidTransitionError, SlotTakenError
+from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.payments import records
 from cowork.payments.context import Payments
@@ -41,15 +42,11 @@ Handler = Callable[[Payments, dict[str, Any]], Awaitable[None]]
 
 
 class InvalidSignatureError(DomainError):
-    code = "invalid_signature"
-    status = 400
-    title = "Invalid Stripe signature"
+    problem = Problem.INVALID_SIGNATURE
 
 
 class WebhooksNotConfiguredError(DomainError):
-    code = "webhooks_not_configured"
-    status = 503
-    title = "Stripe webhooks are not configured"
+    problem = Problem.WEBHOOKS_NOT_CONFIGURED
 
 
 def verify(payload: bytes, header: str | None, secret: str) -> dict[str, Any]:
