@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sanic import Sanic
 
-from cowork.actors.clock import Clock
+from cowork.clock import Clock
 from cowork.app import create_app
 from cowork.config import Environment, Settings
 from cowork.devstack import EmbeddedPostgres, free_port, start_nats, tune_for_tests

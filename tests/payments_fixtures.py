@@ -22,7 +22,6 @@ import stripe
 from cowork.actors.commands import Forget
 from cowork.config import Settings
 from cowork.devstack import start_localstripe
-from cowork.payments import lifecycle
 from cowork.payments.dev import register_local_webhook
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
@@ -117,14 +116,11 @@ def pay_settings(settings: Settings, localstripe: str) -> Settings:
 
 
 async def running_payments(settings: Settings) -> tuple[RunningServer, Any]:
-    """A server with payments started (whether or not create_app installs them yet)."""
-    running, srv = await start_server(settings)
-    await lifecycle.start(running.app)
-    return running, srv
+    """A server with Stripe configured (payments start with the node)."""
+    return await start_server(settings)
 
 
 async def stop_payments(srv: Any, running: RunningServer) -> None:
-    await lifecycle.stop(running.app)
     await stop_server(srv)
 
 
@@ -236,6 +232,6 @@ async def expire_hold(world: PayWorld, db: Any, booking: dict[str, Any]) -> None
         booking["id"],
     )
     app = world.server.app
-    await app.ctx.registry.ask(booking["space_id"], Forget())
-    app.ctx.timer.wake(datetime.now(UTC) - timedelta(seconds=1))
+    await app.ctx.services.registry.ask(booking["space_id"], Forget())
+    app.ctx.services.timer.wake(datetime.now(UTC) - timedelta(seconds=1))
     await poll(lambda: booking_status(world, booking["id"]), lambda st: st == "expired")

@@ -96,7 +96,7 @@ class Actor(Generic[M]):
                     async with asyncio.timeout(self._idle_seconds):
                         message, future = await self._mailbox.get()
                 except TimeoutError:
-                    if self._mailbox.empty() and self.idle_ok():
+                    if self._mailbox.empty():
                         self.state = ActorState.STOPPING
                         break
                     continue
@@ -135,10 +135,6 @@ class Actor(Generic[M]):
     # -- to override -----------------------------------------------------------------------
     async def on_start(self) -> None:
         """Load state before the first message."""
-
-    def idle_ok(self) -> bool:
-        """May the actor stop after `idle_seconds` without messages?"""
-        return True
 
     async def handle(self, message: M) -> Any:
         raise NotImplementedError

@@ -53,7 +53,7 @@ class Release:
 class Cancel:
     requester: Requester
     booking_id: int
-    reason: str = "cancelled_by_member"
+    reason: str | None = None  # None: recorded as cancelled by the member or by staff
     idempotency_id: int | None = None
 
 

@@ -13,12 +13,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cowork.actors.clock import Clock
 from cowork.actors.commands import DeadlineDue
 from cowork.actors.registry import ActorRegistry
+from cowork.clock import Clock
 from cowork.metrics import Metrics
 from cowork.store import bookings as store
-from cowork.tasks import stop_task
+from cowork.tasks import Worker
 
 log = logging.getLogger("cowork.actors.timer")
 
@@ -32,7 +32,9 @@ class TimerStatus:
     recent: deque[tuple[int, datetime]] = field(default_factory=lambda: deque(maxlen=50))
 
 
-class TimerActor:
+class TimerActor(Worker):
+    name = "timer"
+
     def __init__(
         self,
         registry: ActorRegistry,
@@ -42,22 +44,15 @@ class TimerActor:
         max_sleep: float = 5.0,
         lease: timedelta = timedelta(seconds=30),
     ) -> None:
+        super().__init__()
         self._registry = registry
         self._clock = clock
         self._metrics = metrics
         self._max_sleep = max_sleep
         self._lease = lease
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._next: datetime | None = None
         self.status = TimerStatus()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="timer")
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
 
     def wake(self, deadline: datetime | None = None) -> None:
         """A write set a deadline; wake up if it is earlier than the one we sleep towards."""
@@ -67,7 +62,7 @@ class TimerActor:
             self._next = deadline
             self._wake.set()
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             try:
                 await self.sweep()

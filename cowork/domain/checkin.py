@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cowork.domain.errors import CheckInWindowError
+from cowork.domain.errors import CheckInWindowError, NoShowTooEarlyError
 from cowork.domain.slots import Slot, to_utc
 from cowork.domain.states import BookingAction, BookingStatus, transition
 
@@ -31,4 +31,14 @@ def ensure_check_in_allowed(
             "check-in opens before start and closes after the grace period",
             opens_at=window.start.isoformat(),
             closes_at=window.end.isoformat(),
+        )
+
+
+def ensure_no_show_allowed(starts_at: datetime, *, now: datetime, grace: timedelta) -> None:
+    """A no-show can be marked only once check-in has closed (start + grace)."""
+    window = check_in_window(starts_at, early=timedelta(0), grace=grace)
+    if now < window.end:
+        raise NoShowTooEarlyError(
+            "a no-show can be marked only after start + grace",
+            check_in_closes_at=window.end.isoformat(),
         )

@@ -73,10 +73,28 @@ def refund_percent(policy: CancellationPolicy, *, starts_at: datetime, now: date
     return 0
 
 
+def refund_amount(paid_cents: int, percent: int) -> int:
+    """`percent` of what was paid, rounded down to the cent (the member never gets more)."""
+    if paid_cents < 0:
+        raise InvalidInputError("paid amount must not be negative", paid_cents=paid_cents)
+    return paid_cents * percent // 100
+
+
 def refund_cents(
     paid_cents: int, policy: CancellationPolicy, *, starts_at: datetime, now: datetime
 ) -> int:
-    """floor(paid x refund percent / 100)."""
-    if paid_cents < 0:
-        raise InvalidInputError("paid amount must not be negative", paid_cents=paid_cents)
-    return paid_cents * refund_percent(policy, starts_at=starts_at, now=now) // 100
+    """What a member's own cancellation gives back under `policy`."""
+    return refund_amount(paid_cents, refund_percent(policy, starts_at=starts_at, now=now))
+
+
+def cancel_reason(given: str | None, *, by_staff: bool) -> str:
+    """The reason a cancellation is recorded with: the one given, else who cancelled."""
+    return given or ("cancelled_by_staff" if by_staff else "cancelled_by_member")
+
+
+def cancellation_percent(
+    policy: CancellationPolicy, *, starts_at: datetime, now: datetime, by_staff: bool
+) -> int:
+    """The share of the payment a cancellation refunds: the policy's tier for the member's
+    own cancellation; everything when staff cancel (that never penalises the member)."""
+    return 100 if by_staff else refund_percent(policy, starts_at=starts_at, now=now)

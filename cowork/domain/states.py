@@ -88,8 +88,40 @@ def is_terminal(status: BookingStatus) -> bool:
 
 
 def is_live(status: BookingStatus) -> bool:
-    """A live booking holds its slot."""
+    """A live booking holds its slot (unless it is a hold that has lapsed: see `occupies`)."""
     return status in LIVE_STATUSES
+
+
+def hold_lapsed(status: BookingStatus, expires_at: datetime | None, now: datetime) -> bool:
+    """A hold lapses at its `expires_at`: from that instant on it no longer holds its slot,
+    even before the timer has marked it expired."""
+    return status is BookingStatus.HELD and expires_at is not None and expires_at <= now
+
+
+def occupies(status: BookingStatus, expires_at: datetime | None, now: datetime) -> bool:
+    """Does a booking hold its slot at `now`? Live, and not a lapsed hold.
+
+    The one rule for the actor's memory, the floor map, the kiosk and analytics; its SQL
+    spelling is `cowork.store.occupancy.occupies_sql` (a test keeps the two equal).
+    """
+    return status in LIVE_STATUSES and not hold_lapsed(status, expires_at, now)
+
+
+# The event each status is entered with.
+EVENT_OF: Mapping[BookingStatus, str] = MappingProxyType(
+    {status: f"booking.{status.value}" for status in BookingStatus}
+)
+
+
+# What a space shows on the floor map and the dashboard, by the booking occupying it now.
+FLOOR_LABELS: Mapping[BookingStatus | None, str] = MappingProxyType(
+    {
+        None: "free",
+        BookingStatus.HELD: "held",
+        BookingStatus.CONFIRMED: "booked",
+        BookingStatus.CHECKED_IN: "occupied",
+    }
+)
 
 
 class DeadlineKind(StrEnum):

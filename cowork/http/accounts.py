@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
-from sanic import Blueprint, HTTPResponse, Request, Sanic, empty, json
+from sanic import Blueprint, HTTPResponse, Request, empty, json
 from tortoise.transactions import in_transaction
 
 from cowork.accounts import passwords, refresh
@@ -15,6 +15,7 @@ from cowork.accounts.tokens import Principal, Role, TokenKind, issue, utcnow
 from cowork.config import Settings
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_role, require_user
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
 from cowork.store import audit
@@ -97,12 +98,6 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
-
-
-@bp.before_server_start
-async def start_throttle(app: Sanic[Any, Any]) -> None:
-    settings: Settings = app.ctx.settings
-    app.ctx.login_throttle = AttemptThrottle(settings.login_attempts_per_minute)
 
 
 @bp.post("/api/v1/auth/register")
@@ -335,12 +330,12 @@ def _pair(settings: Settings, user: User, refresh_token: str, now: datetime) -> 
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.ctx.settings
+    settings: Settings = services(request).settings
     return settings
 
 
 def _throttle(request: Request) -> AttemptThrottle:
-    throttle: AttemptThrottle = request.app.ctx.login_throttle
+    throttle: AttemptThrottle = services(request).login_throttle
     return throttle
 
 

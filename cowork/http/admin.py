@@ -11,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from cowork.accounts.tokens import Role
 from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_role
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import (
     MAX_ID,
@@ -89,7 +90,7 @@ class Expiries(BaseModel):
 
 
 def _timer(request: Request) -> dict[str, Any]:
-    status = request.app.ctx.timer.status
+    status = services(request).timer.status
     return {
         "last_sweep_at": _iso(status.last_sweep_at),
         "last_lag_seconds": status.last_lag_seconds,
@@ -143,7 +144,7 @@ async def expiries(request: Request) -> HTTPResponse:
     ]
     body = {
         "at": now.isoformat(),
-        "node_id": request.app.ctx.settings.node_id,
+        "node_id": services(request).settings.node_id,
         "overdue_after_seconds": store.OVERDUE_AFTER.total_seconds(),
         "due": sum(k["due"] for k in kinds),
         "overdue": sum(k["overdue"] for k in kinds),
@@ -163,7 +164,7 @@ class SweepOut(BaseModel):
 @doc("Run the deadline timer now (admins)", tag=TAG, response=SweepOut, errors=(403,))
 async def sweep(request: Request) -> HTTPResponse:
     require_role(request, Role.ADMIN)
-    handled = await request.app.ctx.timer.sweep()
+    handled = await services(request).timer.sweep()
     return json({"handled": handled, "timer": _timer(request)})
 
 

@@ -19,6 +19,7 @@ from cowork.domain.occupancy import Period, open_time, ratio, seconds
 from cowork.domain.problems import Problem
 from cowork.domain.schedule import WEEKDAY_KEYS
 from cowork.http.auth import require_role
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import MAX_ID, Query, parse_query
 from cowork.http.reports import STAFF, now_of, report_scope
@@ -367,7 +368,7 @@ async def performance(request: Request) -> HTTPResponse:
     require_role(request, *STAFF)
     q = parse_query(request, PeriodQuery)
     await report_scope(request, q.location_id)  # who may look; the figures are node-wide
-    registry: CollectorRegistry = request.app.ctx.metrics.registry
+    registry: CollectorRegistry = services(request).metrics.registry
     latency = _family(registry, "cowork_http_request_seconds")
     groups = sorted({s.labels["group"] for s in latency if "group" in s.labels})
     connections: dict[str, float] = {}
@@ -376,7 +377,7 @@ async def performance(request: Request) -> HTTPResponse:
             connections.get(s.labels.get("kind", ""), 0) + s.value
         )
     body = {
-        "node_id": request.app.ctx.settings.node_id,
+        "node_id": services(request).settings.node_id,
         "at": now_of(request).isoformat(),
         "latency": [{"group": g, **_percentiles(latency, {"group": g})} for g in groups],
         "actors": int(_gauge(registry, "cowork_actors")),

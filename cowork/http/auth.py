@@ -6,6 +6,7 @@ from sanic import Request
 
 from cowork.accounts.tokens import InvalidTokenError, Principal, Role, TokenKind, verify
 from cowork.domain.problems import Problem
+from cowork.http.context import services
 from cowork.store.models import User
 
 
@@ -29,7 +30,7 @@ def require_user(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        principal = verify(request.app.ctx.settings.jwt_secret, token, TokenKind.ACCESS)
+        principal = verify(services(request).settings.jwt_secret, token, TokenKind.ACCESS)
     except InvalidTokenError as exc:
         raise exc.problem.error(
             "The access token is not valid.",

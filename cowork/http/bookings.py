@@ -23,6 +23,7 @@ from cowork.domain.errors import LocationNotFoundError
 from cowork.domain.slots import Slot
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.idempotency import idempotent
 from cowork.http.parsing import (
@@ -34,7 +35,6 @@ from cowork.http.parsing import (
     parse_body,
     parse_query,
 )
-from cowork.payments.refunds import refund_after_cancel
 from cowork.store.bookings import BookingRow, floor_snapshot, get_booking
 from cowork.store.models import Booking
 
@@ -140,7 +140,7 @@ def _optional_body(request: Request, model: type[Body]) -> Any:
 async def place_hold(request: Request, space_id: int) -> HTTPResponse:
     requester = await requester_for(request)
     body = parse_body(request, SlotBody)
-    row: BookingRow = await request.app.ctx.registry.ask(
+    row: BookingRow = await services(request).registry.ask(
         space_id, PlaceHold(requester, body.start, body.end, request.ctx.idempotency_id)
     )
     response = _booking(row, 201)
@@ -160,15 +160,9 @@ async def place_hold(request: Request, space_id: int) -> HTTPResponse:
 async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
     body = _optional_body(request, CancelBody)
-    reason = body.reason or (
-        "cancelled_by_member"
-        if not requester.is_admin and not requester.managed_locations
-        else "cancelled_by_staff"
+    outcome: Cancelled = await services(request).registry.ask(
+        space_id, Cancel(requester, booking_id, body.reason, request.ctx.idempotency_id)
     )
-    outcome: Cancelled = await request.app.ctx.registry.ask(
-        space_id, Cancel(requester, booking_id, reason, request.ctx.idempotency_id)
-    )
-    await refund_after_cancel(request.app, outcome)  # by the policy's percent; never raises
     return _booking(outcome.booking)
 
 
@@ -182,7 +176,7 @@ async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPRespon
 @idempotent
 async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
-    row = await request.app.ctx.registry.ask(
+    row = await services(request).registry.ask(
         space_id, CheckIn(requester, booking_id, request.ctx.idempotency_id)
     )
     return _booking(row)
@@ -200,7 +194,7 @@ async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResp
 async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
     body = parse_body(request, SlotBody)
-    row = await request.app.ctx.registry.ask(
+    row = await services(request).registry.ask(
         space_id,
         Reschedule(requester, booking_id, body.start, body.end, request.ctx.idempotency_id),
     )
@@ -217,7 +211,7 @@ async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPRe
 @idempotent
 async def no_show(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
-    row = await request.app.ctx.registry.ask(
+    row = await services(request).registry.ask(
         space_id, MarkNoShow(requester, booking_id, request.ctx.idempotency_id)
     )
     return _booking(row)
@@ -284,7 +278,7 @@ async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
 )
 async def availability(request: Request, space_id: int) -> HTTPResponse:
     query = parse_query(request, WindowQuery)
-    result: Availability = await request.app.ctx.registry.ask(
+    result: Availability = await services(request).registry.ask(
         space_id, GetAvailability(Slot(query.from_, query.to))
     )
     return json(
@@ -332,7 +326,7 @@ class FloorOut(BaseModel):
     errors=(404,),
 )
 async def floor(request: Request, location_id: int) -> HTTPResponse:
-    now = request.app.ctx.clock.now()
+    now = services(request).clock.now()
     snapshot = await floor_snapshot(location_id, now)
     if snapshot is None:
         raise LocationNotFoundError(f"location {location_id} not found")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
@@ -10,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from tortoise.models import Model
 
 from cowork.domain.problems import Problem
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import PageParams, page_body, paginate, parse_query
 from cowork.store import catalogue as store
@@ -159,7 +161,7 @@ class SpaceSearch(PageParams):
         raw = (c.strip() for c in (self.amenities or "").split(","))
         return tuple(dict.fromkeys(c for c in raw if c))
 
-    async def space_filter(self) -> SpaceFilter:
+    async def space_filter(self, now: datetime) -> SpaceFilter:
         codes = self.codes()
         unknown = await store.unknown_amenities(codes)
         if unknown:
@@ -167,7 +169,7 @@ class SpaceSearch(PageParams):
                 f"No amenity has the code {unknown[0]!r}.", unknown=unknown
             )
         window = (self.from_, self.to) if self.from_ and self.to else None
-        return SpaceFilter(self.type, codes, window)
+        return SpaceFilter(self.type, codes, window, now)
 
 
 class LocationSearch(SpaceSearch):
@@ -192,7 +194,8 @@ class SpaceListQuery(SpaceSearch):
 )
 async def list_locations(request: Request) -> HTTPResponse:
     query = parse_query(request, LocationSearch)
-    counts = await store.location_matches(await query.space_filter(), city=query.city)
+    spec = await query.space_filter(services(request).clock.now())
+    counts = await store.location_matches(spec, city=query.city)
     rows, cursor = await paginate(Location.filter(id__in=list(counts)), query)
     items = [store.location_item(loc, matching_spaces=counts[loc.id]) for loc in rows]
     return json(page_body(items, cursor))
@@ -208,7 +211,7 @@ async def list_locations(request: Request) -> HTTPResponse:
 )
 async def get_location(request: Request, location_id: int) -> HTTPResponse:
     location = await store.get_location(location_id, public=True)
-    closures = await store.upcoming_closures(location)
+    closures = await store.upcoming_closures(location, now=services(request).clock.now())
     return json(store.location_detail(location, closures))
 
 
@@ -224,7 +227,7 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
 async def list_location_spaces(request: Request, location_id: int) -> HTTPResponse:
     query = parse_query(request, SpaceListQuery)
     location = await store.get_location(location_id, public=True)
-    spec = await query.space_filter()
+    spec = await query.space_filter(services(request).clock.now())
     free = await store.space_matches(location.id, spec, free_only=query.free_only)
     queryset = Space.filter(id__in=list(free)).prefetch_related("amenities")
     rows, cursor = await paginate(queryset, query)

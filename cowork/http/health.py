@@ -9,6 +9,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from sanic.response import raw
 from sanic_ext.extensions.openapi import openapi
 
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.store.db import db
 
@@ -18,20 +19,20 @@ bp = Blueprint("health")
 @bp.get("/healthz")
 @openapi.exclude()
 async def healthz(request: Request) -> HTTPResponse:
-    return json({"status": "ok", "node_id": request.app.ctx.settings.node_id})
+    return json({"status": "ok", "node_id": services(request).settings.node_id})
 
 
 @bp.get("/readyz")
 @openapi.exclude()
 async def readyz(request: Request) -> HTTPResponse:
     checks = {"database": await _database_ok(), "nats": _nats_ok(request)}
-    draining = getattr(request.app.ctx, "draining", False)
+    draining = services(request).draining
     ready = all(checks.values()) and not draining
     body = {
         "ready": ready,
         "checks": checks,
         "draining": draining,
-        "node_id": request.app.ctx.settings.node_id,
+        "node_id": services(request).settings.node_id,
     }
     return json(body, status=200 if ready else 503)
 
@@ -46,20 +47,22 @@ async def _database_ok() -> bool:
 
 
 def _nats_ok(request: Request) -> bool:
-    bus = getattr(request.app.ctx, "bus", None)
-    return bus is not None and bus.is_connected
+    bus = services(request).bus
+    return bus.is_connected
 
 
 @bp.get("/metrics")
 @openapi.exclude()
 async def metrics(request: Request) -> HTTPResponse:
-    return raw(generate_latest(request.app.ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    return raw(
+        generate_latest(services(request).metrics.registry), content_type=CONTENT_TYPE_LATEST
+    )
 
 
 @bp.get("/api/v1/config")
 @doc("What a client needs to start (Stripe keys, limits)", tag="config", auth=False)
 async def client_config(request: Request) -> HTTPResponse:
-    s = request.app.ctx.settings
+    s = services(request).settings
     return json(
         {
             "stripe_publishable_key": s.stripe_publishable_key,

@@ -2,7 +2,7 @@
 
 Same key and payload → the stored response; same key, other payload → 422; the first request
 still running → 409. A successful write stores its response in the same transaction as the
-booking change (see the space actor), so a crash can never leave one without the other.
+booking change (see cowork.actions.bookings), so a crash can never leave one without the other.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -18,11 +17,11 @@ from typing import Any
 from sanic import HTTPResponse, Request
 from sanic.response import json as json_response
 
-from cowork.actors.base import ActorStoppedError, MailboxFullError
-from cowork.domain.errors import DomainError
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
-from cowork.http.problems import problem_body
+from cowork.http.context import services
+from cowork.http.problems import PROBLEM_TYPE, as_problem, problem_body
+from cowork.store import idempotency as keys
 from cowork.store.db import db
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
@@ -38,77 +37,32 @@ def _request_hash(request: Request) -> str:
 
 
 async def _claim(request: Request, user_id: int, key: str) -> int | HTTPResponse:
-    """Insert the key (→ its id) or answer from what is stored (→ a response)."""
-    settings = request.app.ctx.settings
-    now = request.app.ctx.clock.now()
-    request_hash = _request_hash(request)
-    conn = db()
-    for _ in range(2):
-        inserted = await conn.execute_query_dict(
-            "INSERT INTO idempotency_keys (user_id, key, request_hash, expires_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
-            [user_id, key, request_hash, now + timedelta(seconds=settings.idempotency_ttl_seconds)],
-        )
-        if inserted:
-            return int(inserted[0]["id"])
-        rows = await conn.execute_query_dict(
-            "SELECT id, request_hash, response_status, response_body, created_at, expires_at "
-            "FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-            [user_id, key],
-        )
-        if not rows:
-            continue
-        row = rows[0]
-        if row["expires_at"] <= now:
-            await conn.execute_query("DELETE FROM idempotency_keys WHERE id = $1", [row["id"]])
-            continue
-        if row["request_hash"] != request_hash:
-            raise Problem.IDEMPOTENCY_KEY_REUSED.error(
-                "This Idempotency-Key was used with a different request."
-            )
-        if row["response_status"] is None:
-            return await _take_over_abandoned(row, now, settings.idempotency_lease_seconds)
-        body = row["response_body"]
-        body = json.loads(body) if isinstance(body, str) else body
-        status = int(row["response_status"])
-        content_type = "application/problem+json" if status >= 400 else "application/json"
-        return json_response(
-            body, status=status, content_type=content_type, headers={"Idempotent-Replayed": "true"}
-        )
-    raise Problem.IDEMPOTENCY_KEY_IN_FLIGHT.error(
-        "A request with this Idempotency-Key is being processed."
+    """The key's record id, or the response it already gave (replayed)."""
+    node = services(request)
+    claimed = await keys.claim(
+        user_id,
+        key,
+        _request_hash(request),
+        now=node.clock.now(),
+        ttl=timedelta(seconds=node.settings.idempotency_ttl_seconds),
+        lease=timedelta(seconds=node.settings.idempotency_lease_seconds),
     )
-
-
-async def _take_over_abandoned(row: dict[str, Any], now: Any, lease_seconds: int) -> int:
-    """A request whose node died mid-flight leaves a key without a response; after the lease
-    a retry may run it again (the booking itself was then never committed)."""
-    taken = await db().execute_query_dict(
-        "UPDATE idempotency_keys SET created_at = $2 WHERE id = $1 AND response_status IS NULL "
-        "AND created_at < $3 RETURNING id",
-        [row["id"], now, now - timedelta(seconds=lease_seconds)],
-    )
-    if taken:
-        return int(taken[0]["id"])
-    raise Problem.IDEMPOTENCY_KEY_IN_FLIGHT.error(
-        "A request with this Idempotency-Key is being processed; retry later.",
-        headers={"Retry-After": "1"},
+    if isinstance(claimed, int):
+        return claimed
+    content_type = PROBLEM_TYPE if claimed.status >= 400 else "application/json"
+    headers = {"Idempotent-Replayed": "true"}
+    return json_response(
+        claimed.body, status=claimed.status, content_type=content_type, headers=headers
     )
 
 
 async def _settle_error(record_id: int, exc: BaseException) -> None:
     """Keep a final refusal (4xx) as the key's answer; forget the key after a transient one."""
-    status = getattr(exc, "status", 500)
-    transient = isinstance(exc, MailboxFullError | ActorStoppedError) or status >= 500
-    if transient or not isinstance(exc, DomainError):
-        await db().execute_query("DELETE FROM idempotency_keys WHERE id = $1", [record_id])
+    refusal = as_problem(exc)
+    if refusal is None or refusal.status >= 500:
+        await keys.forget(record_id)
         return
-    body = problem_body(exc)
-    await db().execute_query(
-        "UPDATE idempotency_keys SET response_status = $2, response_body = $3::jsonb "
-        "WHERE id = $1 AND response_status IS NULL",
-        [record_id, status, json.dumps(body, default=str)],
-    )
+    await keys.store_response(db(), record_id, refusal.status, problem_body(refusal))
 
 
 def idempotent(handler: Handler) -> Handler:

@@ -7,21 +7,22 @@ websocket within a heartbeat).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, HTTPResponse, Request, json
-from tortoise.transactions import in_transaction
 
-from cowork.accounts.tokens import Role, utcnow
+from cowork.accounts.tokens import Role
+from cowork.actions import kiosks as kiosk_actions
+from cowork.actors.kiosk import check_in_by_kiosk
 from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_manager_of, require_role
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.realtime import kiosks
-from cowork.store.db import db
-from cowork.store.models import AuditEntry, KioskDevice, Location
+from cowork.store import kiosks
+from cowork.store.models import KioskDevice, Location
 
 bp = Blueprint("kiosks")
 
@@ -104,22 +105,9 @@ async def create_kiosk(request: Request) -> HTTPResponse:
     principal = await require_manager_of(request, body.location_id)
     if not await Location.exists(id=body.location_id):
         raise Problem.LOCATION_NOT_FOUND.error()
-    token = kiosks.new_token()
-    async with in_transaction():
-        kiosk = await KioskDevice.create(
-            location_id=body.location_id,
-            name=body.name,
-            token_hash=kiosks.hash_token(token),
-            created_by_id=principal.user_id,
-        )
-        await AuditEntry.create(
-            actor_id=principal.user_id,
-            action="kiosk.created",
-            entity="kiosk",
-            entity_id=str(kiosk.id),
-            location_id=body.location_id,
-            after={"name": body.name},
-        )
+    kiosk, token = await kiosk_actions.register_kiosk(
+        services(request), principal.user_id, body.location_id, body.name
+    )
     return json({**kiosk_body(kiosk), "token": token}, status=201)
 
 
@@ -153,18 +141,8 @@ async def revoke_kiosk(request: Request, kiosk_id: int) -> HTTPResponse:
     if kiosk is None:
         require_role(request, *_STAFF)
         raise Problem.KIOSK_NOT_FOUND.error()
-    location_id: int = kiosk.location_id  # type: ignore[attr-defined]
-    principal = await require_manager_of(request, location_id)
-    if kiosk.revoked_at is None:
-        async with in_transaction():
-            await KioskDevice.filter(id=kiosk_id, revoked_at=None).update(revoked_at=utcnow())
-            await AuditEntry.create(
-                actor_id=principal.user_id,
-                action="kiosk.revoked",
-                entity="kiosk",
-                entity_id=str(kiosk_id),
-                location_id=location_id,
-            )
+    principal = await require_manager_of(request, kiosk.location_id)  # type: ignore[attr-defined]
+    await kiosk_actions.revoke_kiosk(services(request), principal.user_id, kiosk)
     return HTTPResponse(status=204)
 
 
@@ -179,15 +157,9 @@ async def revoke_kiosk(request: Request, kiosk_id: int) -> HTTPResponse:
 async def kiosk_now(request: Request) -> HTTPResponse:
     kiosk = await require_kiosk(request)
     location_id: int = kiosk.location_id  # type: ignore[attr-defined]
-    now = _now(request)
-    _, rows = await db().execute_query(_BOARD, [location_id, now])
-    return json(
-        {
-            "location_id": location_id,
-            "at": now.isoformat(),
-            "spaces": [_board_row(r) for r in rows],
-        }
-    )
+    now = services(request).clock.now()
+    spaces = await kiosks.board(location_id, now)
+    return json({"location_id": location_id, "at": now.isoformat(), "spaces": spaces})
 
 
 @bp.post("/api/v1/kiosk/check-in")
@@ -205,12 +177,9 @@ async def kiosk_check_in(request: Request) -> HTTPResponse:
     space_id = await kiosks.booking_space(body.booking_id, location_id)
     if space_id is None:
         raise Problem.BOOKING_NOT_FOUND.error()
-    try:
-        booking = await kiosks.check_in_by_kiosk(
-            request.app, location_id, space_id, body.booking_id
-        )
-    except kiosks.CheckInUnavailableError as exc:
-        raise Problem.NODE_UNAVAILABLE.error() from exc
+    booking = await check_in_by_kiosk(
+        services(request).registry, location_id, space_id, body.booking_id
+    )
     return json({"booking": booking})
 
 
@@ -226,46 +195,5 @@ async def require_kiosk(request: Request) -> KioskDevice:
             "Send a valid, unrevoked kiosk token as `Authorization: Kiosk <token>`.",
             headers={"WWW-Authenticate": "Kiosk"},
         )
-    await kiosks.touch(kiosk.id)
+    await kiosk_actions.kiosk_seen(services(request), kiosk.id)
     return kiosk
-
-
-def _now(request: Request) -> datetime:
-    clock = getattr(request.app.ctx, "clock", None)
-    return clock.now() if clock is not None else datetime.now(UTC)
-
-
-_SLOT = "SELECT id, status, starts_at, ends_at FROM bookings b WHERE b.space_id = s.id AND "
-_BOARD = f"""
-SELECT s.id, s.name, s.type, s.floor,
-       c.id AS c_id, c.status AS c_status, c.starts_at AS c_start, c.ends_at AS c_end,
-       n.id AS n_id, n.status AS n_status, n.starts_at AS n_start, n.ends_at AS n_end
-FROM spaces s
-LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed', 'checked_in')
-    AND b.starts_at <= $2 AND b.ends_at > $2 ORDER BY b.starts_at LIMIT 1) c ON true
-LEFT JOIN LATERAL ({_SLOT} b.status IN ('held', 'confirmed', 'checked_in')
-    AND b.starts_at > $2 ORDER BY b.starts_at LIMIT 1) n ON true
-WHERE s.location_id = $1 AND s.active
-ORDER BY s.floor, s.name, s.id
-"""  # noqa: S608 (constant fragments only)
-
-
-def _board_row(r: Any) -> dict[str, Any]:
-    def slot(prefix: str) -> dict[str, Any] | None:
-        if r[f"{prefix}_id"] is None:
-            return None
-        return {
-            "booking_id": r[f"{prefix}_id"],
-            "status": r[f"{prefix}_status"],
-            "start": r[f"{prefix}_start"].isoformat(),
-            "end": r[f"{prefix}_end"].isoformat(),
-        }
-
-    return {
-        "space_id": r["id"],
-        "name": r["name"],
-        "type": r["type"],
-        "floor": r["floor"],
-        "current": slot("c"),
-        "next": slot("n"),
-    }

@@ -19,11 +19,11 @@ from cowork.http.auth import (
     require_role,
     require_user,
 )
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
 from cowork.payments import records, webhooks
 from cowork.payments.checkout import start_payment
-from cowork.payments.context import payments_of
 from cowork.payments.refunds import PaymentNotFoundError, request_refund
 from cowork.store.db import db
 from cowork.store.models import Booking, Payment
@@ -108,8 +108,8 @@ async def pay(request: Request, booking_id: int) -> HTTPResponse:
     principal = require_user(request)
     if request.body:
         parse_body(request, PaymentRequest)  # a malformed body is still a 400
-    settings = request.app.ctx.settings
-    checkout = await start_payment(payments_of(request.app), principal.user_id, booking_id)
+    settings = services(request).settings
+    checkout = await start_payment(services(request).payments, principal.user_id, booking_id)
     p = checkout.payment
     body = {
         "payment_id": p.id,
@@ -130,7 +130,7 @@ async def pay(request: Request, booking_id: int) -> HTTPResponse:
 async def stripe_webhook(request: Request) -> HTTPResponse:
     """Signed by Stripe (no bearer token); 4xx only for deliveries that are not Stripe's."""
     outcome = await webhooks.handle(
-        payments_of(request.app), request.body or b"", request.headers.get("stripe-signature")
+        services(request).payments, request.body or b"", request.headers.get("stripe-signature")
     )
     return json({"received": True, "outcome": outcome})
 
@@ -152,7 +152,7 @@ async def refund(request: Request, payment_id: int) -> HTTPResponse:
     await require_manager_of(request, booking.location_id)
     body = parse_body(request, RefundBody)
     made = await request_refund(
-        payments_of(request.app),
+        services(request).payments,
         payment_id,
         body.amount_cents,
         reason=body.reason or "refund by staff",

@@ -16,6 +16,7 @@ from cowork.domain.occupancy import local_day, local_month
 from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_role
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import (
     MAX_ID,
@@ -68,7 +69,7 @@ def cursor_id(cursor: str | None) -> int | None:
 
 
 def now_of(request: Request) -> datetime:
-    now: datetime = request.app.ctx.clock.now()
+    now: datetime = services(request).clock.now()
     return now
 
 

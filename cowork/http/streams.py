@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from typing import cast
 
 from nats.errors import Error as NatsError
 from pydantic import BaseModel
@@ -14,12 +16,13 @@ from sanic_ext.extensions.openapi import openapi
 from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, issue, utcnow, verify
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.realtime.channels import Channel, ChannelKind
 from cowork.realtime.follow import Resync, follow, parse_event_id
 from cowork.realtime.hub import Hub, SubscriberGoneError
 from cowork.realtime.presence import Presence
-from cowork.realtime.websocket import WebsocketSession, abort_transport
+from cowork.realtime.websocket import WebsocketSession
 from cowork.store.models import Location, Space
 
 log = logging.getLogger("cowork.http.streams")
@@ -47,9 +50,9 @@ class CheckoutOut(PresenceOut):
 @doc("A short-lived token for /streams/me and the websocket", tag="streams", response=StreamToken)
 async def stream_token(request: Request) -> HTTPResponse:
     principal = require_user(request)
-    ttl = request.app.ctx.settings.stream_token_ttl_seconds
+    ttl = services(request).settings.stream_token_ttl_seconds
     token = issue(
-        request.app.ctx.settings.jwt_secret, principal, TokenKind.STREAM, ttl, now=utcnow()
+        services(request).settings.jwt_secret, principal, TokenKind.STREAM, ttl, now=utcnow()
     )
     return json({"token": token, "expires_in": ttl})
 
@@ -125,14 +128,24 @@ async def _checkout(request: Request, space_id: int, *, active: bool) -> HTTPRes
     if not await Space.exists(id=space_id, active=True):
         raise Problem.SPACE_NOT_FOUND.error()
     counts = await presence.checkout(space_id, principal.user_id, active)
-    ttl = request.app.ctx.settings.checkout_ttl_seconds if active else 0
+    ttl = services(request).settings.checkout_ttl_seconds if active else 0
     return json({**counts.as_dict(), "ttl_seconds": ttl})
 
 
 @bp.websocket("/api/v1/ws")
 @openapi.exclude()
 async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
-    await WebsocketSession(request, ws, hub_of(request)).run()
+    node = services(request)
+    session = WebsocketSession(
+        ws,
+        hub=hub_of(request),
+        settings=node.settings,
+        metrics=node.metrics,
+        registry=node.registry,
+        fx=node,
+        abort=lambda: abort_transport(request),
+    )
+    await session.run()
 
 
 def stream_principal(request: Request, token: str | None) -> Principal:
@@ -140,9 +153,16 @@ def stream_principal(request: Request, token: str | None) -> Principal:
     if not token:
         raise Problem.UNAUTHORIZED.error("Pass `?token=` from POST /streams/token.")
     try:
-        return verify(request.app.ctx.settings.jwt_secret, token, TokenKind.STREAM)
+        return verify(services(request).settings.jwt_secret, token, TokenKind.STREAM)
     except InvalidTokenError as exc:
         raise exc.problem.error("The stream token is not valid; get a new one.") from exc
+
+
+def abort_transport(request: Request) -> None:
+    """Cut a client's connection now, even while a send to it is blocked."""
+    transport = cast(asyncio.Transport | None, request.transport)
+    if transport is not None:
+        transport.abort()
 
 
 def resync_frame(head: int) -> str:
@@ -151,14 +171,14 @@ def resync_frame(head: int) -> str:
 
 
 def presence_of(request: Request) -> Presence:
-    presence: Presence | None = getattr(request.app.ctx, "presence", None)
+    presence: Presence | None = services(request).presence
     if presence is None:
         raise Problem.PRESENCE_UNAVAILABLE.error("NATS is not running.")
     return presence
 
 
 def hub_of(request: Request) -> Hub:
-    hub: Hub | None = getattr(request.app.ctx, "hub", None)
+    hub: Hub | None = services(request).hub
     if hub is None:
         raise Problem.STREAMS_UNAVAILABLE.error("Events are not running.")
     return hub
@@ -169,11 +189,11 @@ async def serve_sse(request: Request, channel: Channel) -> None:
     after = parse_event_id(
         request.headers.get("last-event-id") or request.args.get("last_event_id")
     )
-    settings = request.app.ctx.settings
+    settings = services(request).settings
     response = await request.respond(content_type="text/event-stream", headers=SSE_HEADERS)
     # A client too slow for its queue may be stuck in send(): cut the connection itself.
     sub = hub.subscribe(channel, on_overflow=lambda: abort_transport(request))
-    gauge = request.app.ctx.metrics.connections.labels("sse")
+    gauge = services(request).metrics.connections.labels("sse")
     gauge.inc()
     try:
         await response.send(f"retry: 2000\n: connected {channel.name}\n\n")

@@ -1,10 +1,8 @@
-"""What payment code needs from the running node: the gateway, the actors, the relay."""
+"""What payment code needs from the running node: the gateway, the space actors, the relay."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sanic import Sanic
+from collections.abc import Callable
 
 from cowork.actors.registry import ActorRegistry
 from cowork.config import Settings
@@ -12,17 +10,15 @@ from cowork.payments.gateway import PaymentsNotConfiguredError, StripeGateway
 
 
 class Payments:
-    def __init__(self, app: Sanic[Any, Any]) -> None:
-        self._app = app
-        self.settings: Settings = app.ctx.settings
+    def __init__(
+        self, settings: Settings, registry: ActorRegistry, committed: Callable[[], None]
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self._committed = committed
         self.gateway: StripeGateway | None = (
-            StripeGateway(self.settings) if self.settings.stripe_secret_key else None
+            StripeGateway(settings) if settings.stripe_secret_key else None
         )
-
-    @property
-    def registry(self) -> ActorRegistry:
-        registry: ActorRegistry = self._app.ctx.registry
-        return registry
 
     def stripe(self) -> StripeGateway:
         if self.gateway is None:
@@ -31,19 +27,8 @@ class Payments:
 
     def committed(self) -> None:
         """Outbox rows were committed: let the relay publish them now."""
-        relay = getattr(self._app.ctx, "relay", None)
-        if relay is not None:
-            relay.wake()
+        self._committed()
 
     async def close(self) -> None:
         if self.gateway is not None:
             await self.gateway.close()
-
-
-def payments_of(app: Sanic[Any, Any]) -> Payments:
-    """The node's Payments (made by the lifecycle; made here on first use if it was not)."""
-    payments = getattr(app.ctx, "payments", None)
-    if payments is None:
-        payments = app.ctx.payments = Payments(app)
-    assert isinstance(payments, Payments)
-    return payments

@@ -15,21 +15,19 @@ import contextlib
 import logging
 from typing import Any
 
-from sanic import Sanic
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from cowork.actors.space import Cancelled
 from cowork.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from cowork.domain.problems import Problem
 from cowork.payments import records
-from cowork.payments.context import Payments, payments_of
+from cowork.payments.context import Payments
 from cowork.payments.gateway import PaymentRejectedError, PaymentsUnavailableError
 from cowork.payments.records import RefundRow
 from cowork.store import audit
 from cowork.store.bookings import get_booking
 from cowork.store.events import emit_booking_event
-from cowork.tasks import stop_task
+from cowork.tasks import Worker
 
 log = logging.getLogger("cowork.payments.refunds")
 
@@ -51,10 +49,6 @@ class RefundTooLargeError(ConflictError):
 
 class RefundAmountError(InvalidInputError):
     problem = Problem.INVALID_REFUND_AMOUNT
-
-
-def cancel_key(booking_id: int) -> str:
-    return f"refund-cancel-{booking_id}"
 
 
 def void_key(booking_id: int) -> str:
@@ -202,48 +196,18 @@ async def tell_member(
     )
 
 
-async def refund_after_cancel(app: Sanic[Any, Any], outcome: Cancelled) -> None:
-    """After a cancellation: refund floor(paid x percent / 100) of a paid booking.
-
-    Never raises: the booking is already cancelled, and a refund Stripe cannot take now is
-    queued and retried (see `RefundRetrier`).
-    """
-    booking = outcome.booking
-    try:
-        payment = await records.payment_for_booking(booking.id)
-        if payment is None or not payment.paid or outcome.refund_percent <= 0:
-            return
-        amount = min(payment.amount_cents * outcome.refund_percent // 100, payment.refundable_cents)
-        if amount <= 0:
-            return
-        await request_refund(
-            payments_of(app),
-            payment.id,
-            amount,
-            reason=f"cancellation ({outcome.refund_percent}%)",
-            key=cancel_key(booking.id),
-        )
-    except Exception:
-        log.exception("refund after cancelling booking %s failed", booking.id)
-
-
-class RefundRetrier:
+class RefundRetrier(Worker):
     """Sends queued refunds whose retry time has come; one per node, leases keep nodes apart."""
 
-    def __init__(self, payments: Payments) -> None:
-        self._payments = payments
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+    name = "payments:refund-retrier"
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="payments:refund-retrier")
+    def __init__(self, payments: Payments) -> None:
+        super().__init__()
+        self._payments = payments
+        self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
 
     async def run_once(self) -> int:
         claimed = await records.claim_due_refunds(INLINE_LEASE_SECONDS)
@@ -251,7 +215,7 @@ class RefundRetrier:
             await send(self._payments, refund)
         return len(claimed)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         interval = self._payments.settings.refund_retry_seconds
         while True:
             try:

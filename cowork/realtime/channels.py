@@ -77,11 +77,14 @@ class Route:
 
 
 def route_of(subject: str) -> Route:
-    """`cowork.loc.L.space.S.type` → location L, space S; `cowork.user.U.type` → member U."""
+    """`cowork.loc.L.space.S.type` → location L, space S; `cowork.loc.L.location.type` →
+    location L; `cowork.user.U.type` → member U."""
     tokens = subject.split(".")
     try:
         if tokens[1] == "loc" and tokens[3] == "space":
             return Route(location_id=int(tokens[2]), space_id=int(tokens[4]))
+        if tokens[1] == "loc" and tokens[3] == "location":
+            return Route(location_id=int(tokens[2]))
         if tokens[1] == "user":
             return Route(user_id=int(tokens[2]))
     except (IndexError, ValueError):

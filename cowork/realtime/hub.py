@@ -12,12 +12,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from cowork.clock import Clock
 from cowork.config import Settings
 from cowork.metrics import Metrics
 from cowork.realtime.bus import Bus
@@ -103,8 +104,9 @@ class ReplayStart:
 
 
 class Hub:
-    def __init__(self, bus: Bus, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, bus: Bus, settings: Settings, metrics: Metrics, clock: Clock) -> None:
         self._bus = bus
+        self._clock = clock
         self._settings = settings
         self._metrics = metrics
         self._subscribers: dict[Channel, set[Subscriber]] = {}
@@ -232,7 +234,7 @@ class Hub:
         if not isinstance(at, str):
             return
         with contextlib.suppress(ValueError):
-            lag = (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds()
+            lag = (self._clock.now() - datetime.fromisoformat(at)).total_seconds()
             self._metrics.delivery_lag.observe(max(lag, 0.0))
 
     # -- replay -------------------------------------------------------------------------------

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from tortoise.transactions import in_transaction
 
+from cowork.clock import Clock
 from cowork.config import Settings
 from cowork.store.events import BookingFacts, emit_booking_event
-from cowork.tasks import stop_task
+from cowork.tasks import Worker
 
 log = logging.getLogger("cowork.realtime.notices")
 
@@ -38,31 +39,19 @@ class Waker(Protocol):
     def wake(self) -> None: ...
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+class ExpiringNotices(Worker):
+    name = "expiring-notices"
 
-
-class ExpiringNotices:
-    def __init__(self, settings: Settings, relay: Waker, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, relay: Waker, clock: Clock) -> None:
+        super().__init__()
         self._settings = settings
         self._relay = relay
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="expiring-notices")
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
-
-    def _now(self) -> datetime:
-        return self._clock.now() if self._clock is not None else datetime.now(UTC)
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             try:
-                while await self.run_once(self._now()) == BATCH:
+                while await self.run_once(self._clock.now()) == BATCH:
                     pass
             except asyncio.CancelledError:
                 raise

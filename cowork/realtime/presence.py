@@ -18,17 +18,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from cowork.clock import Clock
 from cowork.config import Settings
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import Channel, ChannelKind, local_event
 from cowork.realtime.hub import Hub
 from cowork.store.models import Space
-from cowork.tasks import stop_task
+from cowork.tasks import Worker, stop_task
 
 log = logging.getLogger("cowork.realtime.presence")
 
@@ -52,14 +52,19 @@ class PresenceCounts:
         }
 
 
-class Presence:
+class Presence(Worker):
+    name = "presence-tick"
+
     def __init__(
         self,
         bus: Bus,
         hub: Hub,
         settings: Settings,
+        clock: Clock,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
+        self._clock = clock
         self._bus = bus
         self._hub = hub
         self._settings = settings
@@ -74,20 +79,19 @@ class Presence:
         self._dirty_local: set[int] = set()
         self._dirty: set[int] = set()
         self._flush_task: asyncio.Task[None] | None = None
-        self._tick_task: asyncio.Task[None] | None = None
         self._sub: Subscription | None = None
         self._stopped = False
 
     async def start(self) -> None:
         self._sub = await self._bus.nc.subscribe("presence.*", cb=self._on_message)
         self._hub.on_change(self._on_local_change)
-        self._tick_task = asyncio.create_task(self._tick(), name="presence-tick")
+        await super().start()
         await self._bus.nc.publish(SYNC_SUBJECT, json.dumps({"node": self._node}).encode())
 
     async def stop(self) -> None:
         self._stopped = True
-        for task in (self._tick_task, self._flush_task):
-            await stop_task(task)
+        await super().stop()
+        await stop_task(self._flush_task)
         # Tell the others we are gone rather than letting our counts age out.
         with contextlib.suppress(Exception):
             for space_id in list(self._local_spaces()):
@@ -174,7 +178,7 @@ class Presence:
         body = {"node": self._node, "space": space_id, "watching": count, "ttl": self._ttl}
         await self._bus.nc.publish(SUBJECT.format(space=space_id), json.dumps(body).encode())
 
-    async def _tick(self) -> None:
+    async def run(self) -> None:
         while True:
             await asyncio.sleep(self._settings.presence_interval_seconds)
             for space_id in self._local_spaces():
@@ -232,7 +236,7 @@ class Presence:
         if self._hub.count(channel) == 0:
             return
         location_id = await self._location_of(space_id)
-        at = datetime.now(UTC).isoformat()
+        at = self._clock.now().isoformat()
         event = local_event("presence", at, location_id, space_id, counts.as_dict())
         self._hub.deliver(channel, event)
 

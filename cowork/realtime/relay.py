@@ -23,7 +23,7 @@ from cowork.realtime.bus import Bus
 from cowork.realtime.stream import STREAM, ensure_stream
 from cowork.store.db import db
 from cowork.store.events import EVENT_VERSION
-from cowork.tasks import stop_task
+from cowork.tasks import Worker
 
 log = logging.getLogger("cowork.realtime.relay")
 
@@ -34,6 +34,7 @@ MAX_BACKOFF = 5.0
 # its last batch just before our row committed.
 CONTENDED_RETRY = 0.05
 PUBLISH_TIMEOUT = 2.0
+FINAL_DRAIN_SECONDS = 3.0
 
 _SELECT = (
     "SELECT id, subject, type, location_id, space_id, payload, created_at FROM outbox "
@@ -68,14 +69,16 @@ def envelope(row: Any) -> dict[str, Any]:
     }
 
 
-class OutboxRelay:
+class OutboxRelay(Worker):
+    name = "outbox-relay"
+
     def __init__(self, bus: Bus, settings: Settings, metrics: Metrics) -> None:
+        super().__init__()
         self._bus = bus
         self._settings = settings
         self._metrics = metrics
         self._wake = asyncio.Event()
         self._reconnected = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._origin: str | None = None
         self.published = 0
 
@@ -88,14 +91,7 @@ class OutboxRelay:
         self._reconnected.set()
         self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
         backoff = 0.0
         while True:
             self._wake.clear()
@@ -121,6 +117,13 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await signal.wait()
+
+    async def final_drain(self) -> None:
+        """At stop: publish what this node committed last (bounded; any rest waits in the
+        outbox for another node's relay)."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(FINAL_DRAIN_SECONDS):
+                await self.drain()
 
     async def drain(self) -> bool:
         """Publish until the outbox is empty; True if another node's relay held the lock."""

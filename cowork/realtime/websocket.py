@@ -13,19 +13,24 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from nats.errors import Error as NatsError
-from sanic import Request
-from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
 from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, verify
+from cowork.actions import kiosks as kiosk_actions
+from cowork.actions.effects import Effects
+from cowork.actors.kiosk import check_in_by_kiosk
+from cowork.actors.registry import ActorRegistry
+from cowork.config import Settings
 from cowork.domain.errors import DomainError
-from cowork.realtime import kiosks
+from cowork.metrics import Metrics
 from cowork.realtime.channels import Channel, ChannelError, ChannelKind
 from cowork.realtime.follow import Resync, follow
 from cowork.realtime.hub import Hub, Subscriber, SubscriberGoneError
+from cowork.store import kiosks
 from cowork.store.models import Location, Space
 
 log = logging.getLogger("cowork.realtime.websocket")
@@ -35,12 +40,33 @@ CLOSE_TRY_AGAIN = 1013
 CLOSE_KIOSK_REVOKED = 4003
 
 
+class Socket(Protocol):
+    """The server side of one websocket (Sanic's implementation satisfies it)."""
+
+    async def recv(self) -> str | bytes | None: ...
+    async def send(self, data: str) -> None: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
 class WebsocketSession:
-    def __init__(self, request: Request, ws: WebsocketImplProtocol, hub: Hub) -> None:
-        self.request = request
+    def __init__(
+        self,
+        ws: Socket,
+        *,
+        hub: Hub,
+        settings: Settings,
+        metrics: Metrics,
+        registry: ActorRegistry,
+        fx: Effects,
+        abort: Callable[[], None],
+    ) -> None:
+        self._fx = fx
         self.ws = ws
         self.hub = hub
-        self.settings = request.app.ctx.settings
+        self.settings = settings
+        self._metrics = metrics
+        self._registry = registry
+        self._abort_connection = abort
         self.principal: Principal | None = None
         self.kiosk_id: int | None = None
         self.kiosk_location_id: int | None = None
@@ -48,7 +74,7 @@ class WebsocketSession:
         self._send_lock = asyncio.Lock()
 
     async def run(self) -> None:
-        gauge = self.request.app.ctx.metrics.connections.labels("ws")
+        gauge = self._metrics.connections.labels("ws")
         gauge.inc()
         watchdog = asyncio.create_task(self._watch_kiosk(), name="ws-kiosk-watch")
         try:
@@ -124,7 +150,7 @@ class WebsocketSession:
             return
         self.kiosk_id = kiosk.id
         self.kiosk_location_id = kiosk.location_id  # type: ignore[attr-defined]
-        await kiosks.touch(kiosk.id)
+        await kiosk_actions.kiosk_seen(self._fx, kiosk.id)
         await self.send(_with_ref({"type": "auth_ok", "as": "kiosk"}, ref))
 
     async def _subscribe(self, msg: dict[str, Any], ref: object) -> None:
@@ -201,12 +227,9 @@ class WebsocketSession:
             await self.error("booking_not_found", "No such booking at this location.", ref)
             return
         try:
-            booking = await kiosks.check_in_by_kiosk(
-                self.request.app, self.kiosk_location_id, space_id, booking_id
+            booking = await check_in_by_kiosk(
+                self._registry, self.kiosk_location_id, space_id, booking_id
             )
-        except kiosks.CheckInUnavailableError:
-            await self.error("not_available", "Check-in is not available on this node.", ref)
-            return
         except DomainError as exc:
             await self.error(exc.code, exc.detail, ref)
             return
@@ -223,14 +246,7 @@ class WebsocketSession:
                 return
 
     def _abort(self) -> None:
-        abort_transport(self.request)
-
-
-def abort_transport(request: Request) -> None:
-    """Cut a client's connection now, even while a send to it is blocked."""
-    transport = cast(asyncio.Transport | None, request.transport)
-    if transport is not None:
-        transport.abort()
+        self._abort_connection()
 
 
 def _with_ref(body: dict[str, Any], ref: object) -> dict[str, Any]:

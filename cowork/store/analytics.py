@@ -16,15 +16,16 @@ from zoneinfo import ZoneInfo
 
 from cowork.domain.schedule import Closure, WeeklyHours
 from cowork.domain.slots import Slot
+from cowork.domain.states import FLOOR_LABELS, BookingStatus
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
+from cowork.store.occupancy import LIVE_SQL, current_sql
 
 # What counts where (docs/analytics.md defines each figure).
 PAID = "('succeeded', 'partially_refunded', 'refunded')"
 REFUNDED = "('queued', 'pending', 'requires_action', 'succeeded')"
 OCCUPYING = "('confirmed', 'checked_in', 'completed')"
 NOT_A_BOOKING = "('held', 'expired')"
-LIVE = "('held', 'confirmed', 'checked_in')"
 DEADLINE_KINDS = {"held": "hold_expiry", "confirmed": "no_show", "checked_in": "completion"}
 OVERDUE_AFTER = timedelta(seconds=60)
 
@@ -222,18 +223,16 @@ async def space_states(location_ids: Sequence[int], now: datetime) -> dict[int, 
     """Per location: active spaces by what holds them right now (as on the floor map)."""
     rows = await db().execute_query_dict(
         "SELECT s.location_id, cur.status, count(*) AS n FROM spaces s"
-        " LEFT JOIN LATERAL (SELECT b.status FROM bookings b WHERE b.space_id = s.id"
-        f"  AND b.status IN {LIVE} AND tstzrange(b.starts_at, b.ends_at, '[)') @> $2::timestamptz"
-        "  AND NOT (b.status = 'held' AND b.expires_at <= $2) LIMIT 1) cur ON true"
+        f" LEFT JOIN LATERAL ({current_sql('s', '$2', 'b.status')}) cur ON true"
         " WHERE s.location_id = ANY($1::int[]) AND s.active GROUP BY 1, 2",
         [list(location_ids), now],
     )
-    names = {None: "free", "held": "held", "confirmed": "booked", "checked_in": "occupied"}
     out: dict[int, dict[str, int]] = {
-        i: dict.fromkeys(("free", "held", "booked", "occupied"), 0) for i in location_ids
+        i: dict.fromkeys(FLOOR_LABELS.values(), 0) for i in location_ids
     }
     for r in rows:
-        out[int(r["location_id"])][names[r["status"]]] += int(r["n"])
+        status = None if r["status"] is None else BookingStatus(r["status"])
+        out[int(r["location_id"])][FLOOR_LABELS[status]] += int(r["n"])
     return out
 
 
@@ -393,7 +392,7 @@ async def deadline_summary(now: datetime) -> list[dict[str, Any]]:
         " count(*) FILTER (WHERE deadline_at <= $1) AS due,"
         " count(*) FILTER (WHERE deadline_at <= $2) AS overdue,"
         " min(deadline_at) AS next_at FROM bookings"
-        f" WHERE deadline_at IS NOT NULL AND status IN {LIVE} GROUP BY status",
+        f" WHERE deadline_at IS NOT NULL AND status IN {LIVE_SQL} GROUP BY status",
         [now, now - OVERDUE_AFTER],
     )
 

@@ -15,10 +15,12 @@ from tortoise.exceptions import IntegrityError
 
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
 from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
-from cowork.domain.states import LIVE_STATUSES, BookingStatus
+from cowork.domain.states import FLOOR_LABELS, LIVE_STATUSES, BookingStatus
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
 from cowork.store.events import BookingFacts, add_booking_event
+from cowork.store.idempotency import add_response
+from cowork.store.occupancy import current_sql, next_sql
 from cowork.store.sql import Script
 
 COLUMNS = (
@@ -81,6 +83,10 @@ class BookingRow:
             "cancel_reason": self.cancel_reason,
             "created_at": self.created_at.isoformat(),
         }
+
+
+def _status(value: str | None) -> BookingStatus | None:
+    return None if value is None else BookingStatus(value)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -149,12 +155,9 @@ async def live_bookings(space_id: int, ending_after: datetime) -> list[BookingRo
     return [BookingRow.from_record(r) for r in rows]
 
 
-async def get_booking(
-    booking_id: int, conn: BaseDBAsyncClient | None = None, *, for_update: bool = False
-) -> BookingRow | None:
-    lock = " FOR UPDATE" if for_update else ""
+async def get_booking(booking_id: int, conn: BaseDBAsyncClient | None = None) -> BookingRow | None:
     rows = await (conn or db()).execute_query_dict(
-        f"SELECT {COLUMNS} FROM bookings WHERE id = $1{lock}", [booking_id]
+        f"SELECT {COLUMNS} FROM bookings WHERE id = $1", [booking_id]
     )
     return BookingRow.from_record(rows[0]) if rows else None
 
@@ -181,9 +184,6 @@ _INSERT_BOOKING = (
     "price_cents, currency, expires_at, deadline_at, created_at, updated_at) "
     f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
 )
-_STORE_RESPONSE = (
-    "UPDATE idempotency_keys SET response_status = ?, response_body = ?::jsonb WHERE id = ?"
-)
 
 
 async def insert_booking(
@@ -208,8 +208,7 @@ async def insert_booking(
         row.created_at,
     )
     add_booking_event(script, event_type, row.facts())
-    if idempotency_id is not None:
-        script.add(_STORE_RESPONSE, 201, json.dumps(row.to_json()), idempotency_id)
+    add_response(script, idempotency_id, 201, row.to_json())
     try:
         rows = await script.run(conn, f"SELECT {COLUMNS} FROM {inserted}")
     except IntegrityError as exc:
@@ -275,18 +274,6 @@ async def next_deadline_at() -> datetime | None:
     return at
 
 
-async def store_idempotent_response(
-    conn: BaseDBAsyncClient, record_id: int, status: int, body: dict[str, Any]
-) -> None:
-    await conn.execute_query(
-        "UPDATE idempotency_keys SET response_status = $2, response_body = $3::jsonb WHERE id = $1",
-        [record_id, status, json.dumps(body)],
-    )
-
-
-FLOOR_STATUS = {None: "free", "held": "held", "confirmed": "booked", "checked_in": "occupied"}
-
-
 async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | None:
     """Status of every active space of a location at `now` (one query, always current)."""
     locations = await db().execute_query_dict(
@@ -296,17 +283,11 @@ async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | No
         return None
     rows = await db().execute_query_dict(
         "SELECT s.id, s.name, s.type, s.capacity, s.floor, s.x, s.y, s.width, s.height,"
-        " cur.status, cur.ends_at AS until, nxt.starts_at AS next_start"
-        " FROM spaces s"
-        " LEFT JOIN LATERAL (SELECT status, ends_at FROM bookings b WHERE b.space_id = s.id"
-        "   AND b.status = ANY($3::text[]) AND b.starts_at <= $2 AND b.ends_at > $2"
-        "   AND NOT (b.status = 'held' AND b.expires_at <= $2) LIMIT 1) cur ON true"
-        " LEFT JOIN LATERAL (SELECT starts_at FROM bookings b WHERE b.space_id = s.id"
-        "   AND b.status = ANY($3::text[]) AND b.starts_at > $2"
-        "   AND NOT (b.status = 'held' AND b.expires_at <= $2)"
-        "   ORDER BY b.starts_at LIMIT 1) nxt ON true"
+        " cur.status, cur.ends_at AS until, nxt.starts_at AS next_start FROM spaces s"
+        f" LEFT JOIN LATERAL ({current_sql('s', '$2')}) cur ON true"
+        f" LEFT JOIN LATERAL ({next_sql('s', '$2')}) nxt ON true"
         " WHERE s.location_id = $1 AND s.active ORDER BY s.floor, s.id",
-        [location_id, now, list(LIVE)],
+        [location_id, now],
     )
     spaces = [
         {
@@ -314,7 +295,7 @@ async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | No
                 k: r[k]
                 for k in ("id", "name", "type", "capacity", "floor", "x", "y", "width", "height")
             },
-            "status": FLOOR_STATUS[r["status"]],
+            "status": FLOOR_LABELS[_status(r["status"])],
             "until": _iso(r["until"]),
             "next_start": _iso(r["next_start"]),
         }

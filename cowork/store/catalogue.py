@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -11,16 +11,13 @@ from cowork.domain.errors import NotFoundError
 from cowork.domain.policy import DEFAULT_POLICY
 from cowork.domain.pricing import is_free
 from cowork.domain.schedule import BookingLimits
-from cowork.domain.states import LIVE_STATUSES
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
 from cowork.store.models import Amenity, Closure, Location, Space
+from cowork.store.occupancy import occupies_sql
 
 MAX_ID = 2**31 - 1  # ids are int4; anything larger cannot exist and must not reach asyncpg
-# Literal statuses (not a parameter) so the planner can use the exclusion constraint's
-# partial gist index on (space_id, tstzrange(starts_at, ends_at, '[)')).
 # All SQL in this module is assembled from constant fragments; every value is a $n parameter.
-_LIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATUSES))
 
 
 class SpaceType(StrEnum):
@@ -38,6 +35,7 @@ class SpaceFilter:
     type: SpaceType | None = None
     amenities: tuple[str, ...] = ()
     window: tuple[datetime, datetime] | None = None
+    now: datetime | None = None  # a hold lapsed by then frees its slot (domain.states.occupies)
 
     @property
     def narrows(self) -> bool:
@@ -66,11 +64,12 @@ def _space_conditions(spec: SpaceFilter, params: list[Any]) -> list[str]:
 
 def _free_sql(spec: SpaceFilter, params: list[Any]) -> str:
     assert spec.window is not None
-    params.extend(spec.window)
-    lo, hi = len(params) - 1, len(params)
+    assert spec.now is not None
+    params.extend((*spec.window, spec.now))
+    lo, hi, now = len(params) - 2, len(params) - 1, len(params)
     return (
         "NOT EXISTS (SELECT 1 FROM bookings b WHERE b.space_id = s.id"
-        f" AND b.status IN ({_LIVE_SQL})"
+        f" AND {occupies_sql('b', f'${now}::timestamptz')}"
         " AND tstzrange(b.starts_at, b.ends_at, '[)')"
         f" && tstzrange(${lo}::timestamptz, ${hi}::timestamptz, '[)'))"
     )
@@ -105,7 +104,7 @@ async def space_matches(
     The window never hides a space unless `free_only`; without a window every space is free.
     """
     params: list[Any] = [location_id]
-    unwindowed = SpaceFilter(spec.type, spec.amenities)
+    unwindowed = SpaceFilter(spec.type, spec.amenities, now=spec.now)
     where = ["s.location_id = $1", "s.active", *_space_conditions(unwindowed, params)]
     free = "TRUE"
     if spec.window is not None:
@@ -167,10 +166,9 @@ async def get_closure(location_id: int, closure_id: int) -> Closure:
     return closure
 
 
-async def upcoming_closures(location: Location, *, today: date | None = None) -> list[Closure]:
+async def upcoming_closures(location: Location, *, now: datetime) -> list[Closure]:
     """Closures that end today or later, in the location's local calendar."""
-    if today is None:
-        today = datetime.now(load_zone(location.timezone)).date()
+    today = now.astimezone(load_zone(location.timezone)).date()
     return await Closure.filter(location_id=location.id, end_date__gte=today).order_by(
         "start_date", "id"
     )

@@ -40,6 +40,10 @@ def user_subject(user_id: int, event_type: str) -> str:
     return f"cowork.user.{user_id}.{event_type}"
 
 
+def location_subject(location_id: int, event_type: str) -> str:
+    return f"cowork.loc.{location_id}.location.{event_type}"
+
+
 @dataclass(frozen=True, slots=True)
 class BookingFacts:
     """What events say about a booking; the public part carries no personal data."""
@@ -119,3 +123,28 @@ async def emit_booking_event(
 
 # Extra fields safe to publish on public subjects (never who, only what happened to the slot).
 PUBLIC_EXTRAS = frozenset({"previous_start", "previous_end", "reason"})
+
+
+_PUBLIC_OUTBOX = (
+    "INSERT INTO outbox (subject, type, location_id, space_id, user_id, payload) "
+    "VALUES ($1, $2, $3, $4, NULL, $5::jsonb)"
+)
+
+
+async def emit_catalogue_event(
+    conn: BaseDBAsyncClient,
+    event_type: str,
+    location_id: int,
+    data: dict[str, Any],
+    *,
+    space_id: int | None = None,
+) -> None:
+    """A public change of a location or one of its spaces (hours, closures, a space moved)."""
+    subject = (
+        public_subject(location_id, space_id, event_type)
+        if space_id is not None
+        else location_subject(location_id, event_type)
+    )
+    await conn.execute_query(
+        _PUBLIC_OUTBOX, [subject, event_type, location_id, space_id, json.dumps(data)]
+    )

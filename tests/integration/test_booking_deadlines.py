@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from cowork.actors.clock import ManualClock
+from cowork.clock import ManualClock
 from tests.conftest import start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
 from tests.polling import poll
@@ -86,11 +86,11 @@ async def test_no_show_is_released_at_start_plus_grace(clocked):
         ).json()
         assert booking["status"] == "confirmed"
         clock.set(start + timedelta(seconds=s.no_show_grace_seconds) - timedelta(seconds=1))
-        await server.app.ctx.timer.sweep()
+        await server.app.ctx.services.timer.sweep()
         got = await http.get(f"/api/v1/bookings/{booking['id']}", headers=auth(s, member))
         assert got.json()["status"] == "confirmed"  # not yet
         clock.advance(timedelta(seconds=2))
-        await server.app.ctx.timer.sweep()
+        await server.app.ctx.services.timer.sweep()
         await poll(lambda: status_of(http, s, member, booking), lambda st: st == "no_show")
         # the rest of the slot is bookable again
         rest = quarter(clock.now()) + timedelta(minutes=15)
@@ -123,7 +123,7 @@ async def test_checked_in_booking_completes_after_its_end(clocked):
         r = await http.post(url, headers=auth(s, member))
         assert r.status_code == 200 and r.json()["status"] == "checked_in"
         clock.set(start + timedelta(hours=2))
-        await server.app.ctx.timer.sweep()
+        await server.app.ctx.services.timer.sweep()
         await poll(lambda: status_of(http, s, member, booking), lambda st: st == "completed")
 
 
@@ -142,5 +142,5 @@ async def test_confirmed_free_booking_without_check_in_becomes_no_show_not_compl
             )
         ).json()
         clock.set(start + timedelta(hours=2))
-        await server.app.ctx.timer.sweep()
+        await server.app.ctx.services.timer.sweep()
         await poll(lambda: status_of(http, s, member, booking), lambda st: st == "no_show")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from cowork.actors.clock import ManualClock
+from cowork.clock import ManualClock
 from cowork.actors.commands import (
     SYSTEM,
     Cancel,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from cowork.actors.clock import ManualClock
+from cowork.clock import ManualClock
 from tests.conftest import start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cowork.realtime.kiosks import hash_token
+from cowork.store.kiosks import hash_token
 from cowork.store.models import KioskDevice
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_realtime_support import WsClient

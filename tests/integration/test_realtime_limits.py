@@ -67,7 +67,7 @@ async def test_slow_subscriber_is_cut_off_and_others_get_everything(server, plac
     loc, space, member = place
     path = f"/api/v1/streams/locations/{loc.id}"
     channel = Channel(ChannelKind.LOCATION, loc.id)
-    hub = server.app.ctx.hub
+    hub = server.app.ctx.services.hub
     async with SseClient(server.url, path) as reader:
         stalled = await _stalled_sse_client(server.settings.port, path)
         try:

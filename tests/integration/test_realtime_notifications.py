@@ -101,7 +101,7 @@ async def test_expiring_soon_notice_goes_out_once(server, db, place):
     soon = await _held(db, space.id, member.id, now + timedelta(seconds=lead - 30), 1)
     later = await _held(db, space.id, member.id, now + timedelta(seconds=lead + 600), 2)
     token = stream_token(server.settings, member.id)
-    notices = server.app.ctx.notices
+    notices = server.app.ctx.services.notices
     async with SseClient(server.url, "/api/v1/streams/me", params={"token": token}) as mine:
         assert await notices.run_once(now) == 1
         assert await notices.run_once(now) == 0

@@ -9,7 +9,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-import cowork.app as app_module
+import cowork.services as app_module
 from cowork.devstack import free_port
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user

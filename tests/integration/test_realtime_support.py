@@ -158,7 +158,7 @@ async def emit(app: Any, event_type: str, facts: BookingFacts, **extra: Any) -> 
     """Write one change's outbox rows in a transaction and wake the relay, like an actor."""
     async with in_transaction() as conn:
         await emit_booking_event(conn, event_type, facts, **extra)
-    app.ctx.relay.wake()
+    app.ctx.services.relay.wake()
 
 
 async def emit_many(app: Any, space: Any, user_id: int, n: int, first_id: int = 1000) -> None:

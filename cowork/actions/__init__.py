@@ -1,0 +1,1 @@
+"""Use cases that change data: validate with the domain, one transaction, then tell the node."""

@@ -1,0 +1,127 @@
+"""Booking writes: each runs in the caller's transaction and holds the change, its events, the
+idempotent answer and anything owed (a refund). The space actor calls them one at a time.
+
+Status changes are conditional updates (`… WHERE status = <what we read>`): when another
+writer got there first they return None and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from cowork.domain.slots import Slot
+from cowork.domain.states import EVENT_OF, BookingStatus
+from cowork.payments.owed import owe_cancellation_refund
+from cowork.store import bookings as store
+from cowork.store.bookings import BookingRow
+from cowork.store.events import emit_booking_event
+from cowork.store.idempotency import store_response
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    booking: BookingRow
+    refund_percent: int
+    refund_cents: int  # owed (written with the cancellation, sent by the refund retrier)
+
+
+async def place(conn: BaseDBAsyncClient, row: BookingRow, idem: int | None) -> BookingRow:
+    """A new hold (or a free booking): row, events and the 201 answer in one statement."""
+    return await store.insert_booking(conn, row, EVENT_OF[row.status], idem)
+
+
+async def expire_lapsed(conn: BaseDBAsyncClient, space_id: int, now: datetime) -> list[BookingRow]:
+    """Expire the space's lapsed holds, so a timer running late never blocks a write."""
+    expired = []
+    for booking_id in await store.stale_holds(conn, space_id, now):
+        row = await store.update_booking(
+            conn, booking_id, [BookingStatus.HELD], status=BookingStatus.EXPIRED, deadline_at=None
+        )
+        if row is not None:
+            await emit_booking_event(conn, EVENT_OF[row.status], row.facts())
+            expired.append(row)
+    return expired
+
+
+async def change_status(
+    conn: BaseDBAsyncClient,
+    row: BookingRow,
+    status: BookingStatus,
+    *,
+    deadline: datetime | None,
+    idem: int | None = None,
+    event: dict[str, Any] | None = None,
+    **changes: Any,
+) -> BookingRow | None:
+    """Move `row` to `status` if it is still as read; its event and answer go with it."""
+    updated = await store.update_booking(
+        conn, row.id, [row.status], status=status, deadline_at=deadline, **changes
+    )
+    if updated is not None:
+        await emit_booking_event(conn, EVENT_OF[status], updated.facts(), **(event or {}))
+        await store_response(conn, idem, 200, updated.to_json())
+    return updated
+
+
+async def cancel(
+    conn: BaseDBAsyncClient,
+    row: BookingRow,
+    *,
+    reason: str,
+    percent: int,
+    idem: int | None,
+) -> Cancelled | None:
+    """Cancel, and owe the refund the policy gives in the same transaction."""
+    refund = await owe_cancellation_refund(conn, row.id, percent)
+    owed = refund.amount_cents if refund is not None else 0
+    event = {"refund_percent": percent, "reason": reason, "refund_cents": owed}
+    cancelled = await change_status(
+        conn,
+        row,
+        BookingStatus.CANCELLED,
+        deadline=None,
+        idem=idem,
+        event=event,
+        cancel_reason=reason,
+    )
+    return None if cancelled is None else Cancelled(cancelled, percent, owed)
+
+
+async def move(
+    conn: BaseDBAsyncClient,
+    row: BookingRow,
+    slot: Slot,
+    *,
+    price_cents: int,
+    deadline: datetime | None,
+    idem: int | None,
+) -> BookingRow | None:
+    """Reschedule within the space: the old slot is released only if the new one is won."""
+    moved = await store.update_booking(
+        conn,
+        row.id,
+        [row.status],
+        starts_at=slot.start,
+        ends_at=slot.end,
+        price_cents=price_cents,
+        deadline_at=deadline,
+    )
+    if moved is not None:
+        await emit_booking_event(
+            conn,
+            "booking.rescheduled",
+            moved.facts(),
+            previous_start=row.starts_at.isoformat(),
+            previous_end=row.ends_at.isoformat(),
+        )
+        await store_response(conn, idem, 200, moved.to_json())
+    return moved
+
+
+async def restore_deadline(conn: BaseDBAsyncClient, row: BookingRow, at: datetime | None) -> None:
+    """A deadline claimed early (or no longer due): put the true one back."""
+    await store.update_booking(conn, row.id, [row.status], deadline_at=at)

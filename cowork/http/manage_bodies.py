@@ -1,0 +1,133 @@
+"""Request bodies of the management API (also its OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
+
+from cowork.domain.schedule import WeeklyHours
+from cowork.http.catalogue import AMENITY_CODE
+from cowork.http.parsing import Body
+from cowork.store.catalogue import SpaceType
+
+
+class Patch(Body):
+    """A partial update: a field left out is unchanged; null only where `nullable` allows."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Patch:
+        for name in sorted(self.model_fields_set):
+            if getattr(self, name) is None and name not in self.nullable:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+Interval = list[str]
+
+
+class HoursIn(Body):
+    """Weekday → [[open, close], ...] as "HH:MM" in local time; a day left out is closed."""
+
+    mon: list[Interval] = Field(default_factory=list, max_length=12)
+    tue: list[Interval] = Field(default_factory=list, max_length=12)
+    wed: list[Interval] = Field(default_factory=list, max_length=12)
+    thu: list[Interval] = Field(default_factory=list, max_length=12)
+    fri: list[Interval] = Field(default_factory=list, max_length=12)
+    sat: list[Interval] = Field(default_factory=list, max_length=12)
+    sun: list[Interval] = Field(default_factory=list, max_length=12)
+
+    def weekly(self) -> WeeklyHours:
+        return WeeklyHours.from_dict(self.model_dump())
+
+
+class FloorIn(Body):
+    level: int = Field(ge=0, le=200)
+    name: str = Field(min_length=1, max_length=60)
+    width: int = Field(100, ge=1, le=10_000)
+    height: int = Field(60, ge=1, le=10_000)
+
+
+class BookingRulesIn(Body):
+    granularity_minutes: int | None = Field(None, ge=1, le=1440)
+    min_minutes: int | None = Field(None, ge=1, le=525_600)
+    max_minutes: int | None = Field(None, ge=1, le=525_600)
+    max_days_ahead: int | None = Field(None, ge=0, le=3650)
+    check_in_early_minutes: int | None = Field(None, ge=0, le=1440)
+
+
+class LocationCreate(Body):
+    name: str = Field(min_length=1, max_length=160)
+    city: str = Field(min_length=1, max_length=120)
+    address: str = Field(min_length=1, max_length=255)
+    timezone: str = Field(max_length=64, description="IANA name, e.g. Europe/Rome")
+    currency: str = Field("EUR", max_length=8, description="ISO 4217, upper case")
+    description: str = Field("", max_length=5000)
+    floors: list[FloorIn] = Field(default_factory=list, max_length=50)
+    opening_hours: HoursIn | None = Field(None, description="Default: Mon-Fri 08:00-20:00")
+    cancellation_policy: list[dict[str, Any]] | None = Field(
+        None, max_length=20, description="[{hours_before, percent}]; default 24h→100, 2h→50"
+    )
+    booking_rules: BookingRulesIn | None = None
+
+
+class LocationPatch(Patch):
+    name: str | None = Field(None, min_length=1, max_length=160)
+    city: str | None = Field(None, min_length=1, max_length=120)
+    address: str | None = Field(None, min_length=1, max_length=255)
+    timezone: str | None = Field(None, max_length=64)
+    currency: str | None = Field(None, max_length=8)
+    description: str | None = Field(None, max_length=5000)
+    floors: list[FloorIn] | None = Field(None, max_length=50)
+    opening_hours: HoursIn | None = None
+    cancellation_policy: list[dict[str, Any]] | None = Field(None, max_length=20)
+    booking_rules: BookingRulesIn | None = Field(None, description="Merged into current rules")
+    active: bool | None = Field(None, description="Admins only")
+
+
+class ClosureIn(Body):
+    start_date: date = Field(description="First closed local day")
+    end_date: date = Field(description="Last closed local day (inclusive)")
+    reason: str = Field("", max_length=255)
+
+
+class SpaceCreate(Body):
+    name: str = Field(min_length=1, max_length=120)
+    type: SpaceType
+    capacity: int = Field(1, ge=1, le=10_000)
+    hourly_price_cents: int = Field(0, le=100_000_000)
+    daily_price_cents: int | None = Field(None, le=1_000_000_000)
+    description: str = Field("", max_length=5000)
+    floor: int = Field(0, ge=0, le=200)
+    x: int = Field(0, ge=0, le=10_000)
+    y: int = Field(0, ge=0, le=10_000)
+    width: int = Field(1, ge=1, le=10_000)
+    height: int = Field(1, ge=1, le=10_000)
+    amenities: list[str] = Field(default_factory=list, max_length=50)
+    active: bool = True
+
+
+class SpacePatch(Patch):
+    nullable = frozenset({"daily_price_cents"})
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    type: SpaceType | None = None
+    capacity: int | None = Field(None, ge=1, le=10_000)
+    hourly_price_cents: int | None = Field(None, le=100_000_000)
+    daily_price_cents: int | None = Field(None, le=1_000_000_000)
+    description: str | None = Field(None, max_length=5000)
+    floor: int | None = Field(None, ge=0, le=200)
+    x: int | None = Field(None, ge=0, le=10_000)
+    y: int | None = Field(None, ge=0, le=10_000)
+    width: int | None = Field(None, ge=1, le=10_000)
+    height: int | None = Field(None, ge=1, le=10_000)
+    amenities: list[str] | None = Field(None, max_length=50)
+    active: bool | None = None
+
+
+class AmenityIn(Body):
+    code: str = Field(pattern=AMENITY_CODE.pattern, description="lower_snake_case")
+    name: str = Field(min_length=1, max_length=120)

@@ -1,0 +1,202 @@
+"""The node's services: built once by the app factory, passed explicitly, supervised in order.
+
+`Services` is the one typed object every layer receives (handlers through the request, actions
+as their `Effects`). `Services.stages()` declares the start order; the supervisor stops in
+reverse, and `quiesce` (before the HTTP server stops) lets go of clients and finishes queued
+commands first:
+
+    start: database → bus → hub → relay → presence → notices → actors → timer → refunds
+    quiesce (reverse): refunds · timer stops · actors finish mailboxes · presence leaves ·
+                       hub ends every stream
+    stop (reverse): refund retrier, gateway · relay publishes what is left · hub · bus · db
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from nats.aio.msg import Msg
+
+from cowork.accounts.throttle import AttemptThrottle
+from cowork.actors.registry import ActorRegistry
+from cowork.actors.space import SpaceActor, SpaceTiming
+from cowork.actors.timer import TimerActor
+from cowork.clock import Clock
+from cowork.config import Settings
+from cowork.metrics import Metrics
+from cowork.payments.context import Payments
+from cowork.payments.refunds import RefundRetrier
+from cowork.realtime.bus import Bus
+from cowork.realtime.hub import Hub
+from cowork.realtime.notices import ExpiringNotices
+from cowork.realtime.presence import Presence
+from cowork.realtime.relay import OutboxRelay
+from cowork.realtime.stream import ensure_stream
+from cowork.store.db import close_orm, init_orm
+from cowork.supervisor import Stage, Supervisor
+
+log = logging.getLogger("cowork.services")
+
+FORGET_SUBJECT = "ctl.actors.forget"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    bus: Bus
+    relay: OutboxRelay
+    registry: ActorRegistry
+    timer: TimerActor
+    notices: ExpiringNotices
+    payments: Payments
+    refunds: RefundRetrier
+    login_throttle: AttemptThrottle
+    hub: Hub | None = None  # None while NATS is not connected: streams answer 503
+    presence: Presence | None = None
+    draining: bool = False
+    supervisor: Supervisor = field(default_factory=Supervisor)
+
+    # -- what actions tell the node (cowork.actions.effects.Effects) ---------------------------
+    def committed(self, deadline: datetime | None = None) -> None:
+        """Rows were committed: publish their events now; wake the timer for a new deadline."""
+        self.relay.wake()
+        self.timer.wake(deadline)
+        self.refunds.wake()
+
+    async def rules_changed(
+        self, *, space_id: int | None = None, location_id: int | None = None
+    ) -> None:
+        """A space or location changed: actors on every node reload (this one at once)."""
+        self.registry.forget(space_id=space_id, location_id=location_id)
+        if self.bus.is_connected:
+            target = {"space_id": space_id, "location_id": location_id}
+            await self.bus.nc.publish(FORGET_SUBJECT, json.dumps(target).encode())
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        return [
+            Stage("database", start=lambda: init_orm(self.settings), stop=close_orm),
+            Stage("bus", start=self._connect_bus, stop=self.bus.close),
+            Stage("hub", start=self._start_hub, quiesce=self._close_streams, stop=self._stop_hub),
+            Stage("relay", start=self._start_relay, stop=self._stop_relay),
+            Stage("presence", start=self._start_presence, quiesce=self._stop_presence),
+            Stage("notices", start=self.notices.start, stop=self.notices.stop),
+            Stage("actors", start=self._listen_forget, quiesce=self.registry.stop),
+            Stage("timer", start=self.timer.start, quiesce=self.timer.stop),
+            Stage("refunds", start=self.refunds.start, stop=self._stop_refunds),
+        ]
+
+    async def start(self) -> None:
+        await self.supervisor.start(self.stages())
+
+    async def quiesce(self) -> None:
+        self.draining = True
+        await self.supervisor.quiesce()
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+
+    async def _connect_bus(self) -> None:
+        if self.settings.nats_url:
+            await self.bus.connect()
+
+    async def _start_hub(self) -> None:
+        if not self.bus.is_connected:
+            log.warning("no NATS: events stay in the outbox and streams are unavailable")
+            return
+        await ensure_stream(self.bus.js, self.settings)
+        hub = Hub(self.bus, self.settings, self.metrics, self.clock)
+        await hub.start()
+        self.hub = hub
+
+    async def _close_streams(self) -> None:
+        if self.hub is not None:
+            self.hub.close_all("shutdown")
+
+    async def _stop_hub(self) -> None:
+        if self.hub is not None:
+            await self.hub.stop()
+
+    async def _start_relay(self) -> None:
+        if self.bus.is_connected:
+            await self.relay.start()
+            self.bus.on_reconnect(self.relay.reconnected)
+
+    async def _stop_relay(self) -> None:
+        await self.relay.stop()
+        if self.hub is not None:
+            # Whatever the actors committed while draining leaves with this node.
+            await self.relay.final_drain()
+
+    async def _start_presence(self) -> None:
+        if self.hub is not None:
+            self.presence = Presence(self.bus, self.hub, self.settings, self.clock)
+            await self.presence.start()
+
+    async def _stop_presence(self) -> None:
+        if self.presence is not None:
+            await self.presence.stop()
+
+    async def _listen_forget(self) -> None:
+        if self.bus.is_connected:
+            await self.bus.nc.subscribe(FORGET_SUBJECT, cb=self._on_forget)
+
+    async def _on_forget(self, msg: Msg) -> None:
+        try:
+            target = json.loads(msg.data)
+            self.registry.forget(
+                space_id=target.get("space_id"), location_id=target.get("location_id")
+            )
+        except (ValueError, AttributeError, TypeError):
+            log.warning("ignoring malformed %s message", FORGET_SUBJECT)
+
+    async def _stop_refunds(self) -> None:
+        await self.refunds.stop()
+        await self.payments.close()
+
+
+def build_services(settings: Settings, clock: Clock) -> Services:
+    """Every service of one node, wired and not yet started (no I/O here)."""
+    metrics = Metrics()
+    bus = Bus(settings.nats_url, name=f"cowork-{settings.node_id}")
+    relay = OutboxRelay(bus, settings, metrics)
+    timing = SpaceTiming(
+        hold_ttl=timedelta(seconds=settings.hold_ttl_seconds),
+        no_show_grace=timedelta(seconds=settings.no_show_grace_seconds),
+    )
+    services: Services | None = None  # bound below; actors are made only once it is
+
+    def space_actor(space_id: int) -> SpaceActor:
+        assert services is not None
+        return SpaceActor(
+            space_id,
+            clock=clock,
+            timing=timing,
+            mailbox_size=settings.mailbox_size,
+            idle_seconds=settings.actor_idle_seconds,
+            after_commit=services.committed,
+        )
+
+    registry = ActorRegistry(space_actor, metrics)
+    metrics.mailbox_depth.set_function(registry.mailbox_depth)
+    timer = TimerActor(registry, clock, metrics, max_sleep=settings.timer_max_sleep_seconds)
+    payments = Payments(settings, registry, relay.wake)
+    services = Services(
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        bus=bus,
+        relay=relay,
+        registry=registry,
+        timer=timer,
+        notices=ExpiringNotices(settings, relay, clock),
+        payments=payments,
+        refunds=RefundRetrier(payments),
+        login_throttle=AttemptThrottle(settings.login_attempts_per_minute),
+    )
+    return services
