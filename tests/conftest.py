@@ -21,8 +21,8 @@ import httpx
 import pytest
 from sanic import Sanic
 
-from cowork.clock import Clock
 from cowork.app import create_app
+from cowork.clock import Clock
 from cowork.config import Environment, Settings
 from cowork.devstack import EmbeddedPostgres, free_port, start_nats, tune_for_tests
 from cowork.store.db import close_orm, init_orm, migrate

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from cowork.clock import ManualClock
 from cowork.actors.commands import (
     SYSTEM,
     Cancel,
@@ -24,6 +23,7 @@ from cowork.actors.commands import (
 from cowork.actors.registry import ActorRegistry
 from cowork.actors.space import SpaceActor, SpaceTiming
 from cowork.actors.timer import TimerActor
+from cowork.clock import ManualClock
 from cowork.domain.errors import DomainError
 from cowork.domain.states import LIVE_STATUSES, TRANSITIONS, BookingStatus
 from cowork.metrics import Metrics
