@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check cowork tests bench
 	$(BIN)/ruff format --check cowork tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 cluster: $(STAMP)
 	$(BIN)/cowork cluster --nodes $${NODES:-3}

@@ -12,7 +12,7 @@ from sanic import HTTPResponse, Request, Sanic
 
 from cowork.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
-from cowork.http.docs import SCHEMAS
+from cowork.http.docs import SCHEMAS, problem_catalogue
 from cowork.http.drain import install_drain
 from cowork.http.problems import install_error_handlers
 from cowork.metrics import route_group
@@ -66,7 +66,8 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.ext.openapi.describe(
         "cowork API",
         version="1.0.0",
-        description="Realtime coworking bookings. Errors are application/problem+json.",
+        description="Realtime coworking bookings. Errors are application/problem+json with a "
+        "stable `code`:\n\n" + problem_catalogue(),
     )
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
 

@@ -7,13 +7,21 @@ decides every write. What "holds a slot" means is `domain.states.occupies`, noth
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from cowork.domain.errors import SlotTakenError
+from cowork.domain.schedule import open_intervals
 from cowork.domain.slots import Slot
 from cowork.domain.states import LIVE_STATUSES, BookingStatus, hold_lapsed, occupies
-from cowork.domain.timeline import Timeline
-from cowork.store.bookings import BookingRow
+from cowork.domain.timeline import Timeline, free_intervals
+from cowork.store.bookings import BookingRow, SpaceRules
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    busy: list[tuple[Slot, str]]
+    free: list[Slot]
 
 
 class SpaceMemory:
@@ -64,3 +72,18 @@ class SpaceMemory:
             for booking_id, slot in self.timeline.busy(window)
             if self._occupies(booking_id, now)
         ]
+
+    def availability(self, window: Slot, rules: SpaceRules, now: datetime) -> Availability:
+        """Busy slots (held at `now`) and the open, free intervals of `window` still ahead."""
+        busy = self.busy(window, now)
+        days = {
+            window.start.astimezone(rules.tz).date() + timedelta(days=i)
+            for i in range((window.end - window.start).days + 2)
+        }
+        opened = [
+            iv
+            for day in sorted(days)
+            for iv in open_intervals(day, rules.tz, rules.hours, rules.closures)
+        ]
+        free = free_intervals(window, [s for s, _ in busy], opened)
+        return Availability(busy, [f for f in free if f.end > now])

@@ -34,7 +34,7 @@ from cowork.actors.commands import (
     Requester,
     Reschedule,
 )
-from cowork.actors.memory import SpaceMemory
+from cowork.actors.memory import Availability, SpaceMemory
 from cowork.clock import Clock
 from cowork.domain.checkin import ensure_check_in_allowed, ensure_no_show_allowed
 from cowork.domain.errors import (
@@ -48,10 +48,9 @@ from cowork.domain.errors import (
 )
 from cowork.domain.policy import cancel_reason, cancellation_percent
 from cowork.domain.pricing import price_cents
-from cowork.domain.schedule import open_intervals, validate_slot
+from cowork.domain.schedule import validate_slot
 from cowork.domain.slots import Slot
 from cowork.domain.states import BookingAction, BookingStatus, next_deadline, transition
-from cowork.domain.timeline import free_intervals
 from cowork.store import bookings as store
 from cowork.store.bookings import BookingRow, SlotConflict, SpaceRules
 from cowork.store.db import db
@@ -62,19 +61,11 @@ T = TypeVar("T")
 RULES_MAX_AGE = timedelta(seconds=30)
 ID_BLOCK = 32
 
-__all__ = ["Availability", "Cancelled", "SpaceActor", "SpaceTiming"]
-
 
 @dataclass(frozen=True, slots=True)
 class SpaceTiming:
     hold_ttl: timedelta
     no_show_grace: timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class Availability:
-    busy: list[tuple[Slot, str]]
-    free: list[Slot]
 
 
 class SpaceActor(Actor[Command]):
@@ -382,20 +373,7 @@ class SpaceActor(Actor[Command]):
 
     # -- reads -----------------------------------------------------------------------------
     async def _availability(self, window: Slot) -> Availability:
-        rules = await self.rules()
-        now = self.clock.now()
-        busy = self.memory.busy(window, now)
-        days = {
-            window.start.astimezone(rules.tz).date() + timedelta(days=i)
-            for i in range((window.end - window.start).days + 2)
-        }
-        opened = [
-            iv
-            for day in sorted(days)
-            for iv in open_intervals(day, rules.tz, rules.hours, rules.closures)
-        ]
-        free = free_intervals(window, [s for s, _ in busy], opened)
-        return Availability(busy, [f for f in free if f.end > now])
+        return self.memory.availability(window, await self.rules(), self.clock.now())
 
     # -- helpers ---------------------------------------------------------------------------
     async def _get(self, booking_id: int) -> BookingRow:
@@ -411,17 +389,10 @@ class SpaceActor(Actor[Command]):
             raise BookingNotFoundError(f"booking {row.id} not found")
 
     def _deadline(
-        self,
-        status: BookingStatus,
-        starts_at: datetime,
-        ends_at: datetime,
-        expires_at: datetime | None,
+        self, status: BookingStatus, starts: datetime, ends: datetime, expires: datetime | None
     ) -> datetime | None:
-        deadline = next_deadline(
-            status,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            expires_at=expires_at,
-            no_show_grace=self.timing.no_show_grace,
+        grace = self.timing.no_show_grace
+        due = next_deadline(
+            status, starts_at=starts, ends_at=ends, expires_at=expires, no_show_grace=grace
         )
-        return deadline.at if deadline else None
+        return due.at if due else None

@@ -47,12 +47,6 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
 
 
-def default_period(now: datetime, tz: ZoneInfo, days: int = 30) -> Period:
-    """The `days` local dates that end today (today included)."""
-    today = to_utc(now, "now").astimezone(tz).date()
-    return Period(today - timedelta(days=days - 1), today)
-
-
 def local_day(now: datetime, tz: ZoneInfo) -> Slot:
     """Today in local time, as UTC instants; 23 or 25 hours long on a DST change."""
     today = to_utc(now, "now").astimezone(tz).date()

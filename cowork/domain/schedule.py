@@ -168,10 +168,6 @@ class BookingLimits:
             raise InvalidLimitsError("max_days_ahead and check_in_early_minutes must be >= 0")
 
 
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
-
-
 def _local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     # Aware arithmetic with a shared tzinfo is wall-clock arithmetic, which is what we want
     # here: minute 1440 lands on the next local midnight. Wall times inside a spring-forward

@@ -7,19 +7,19 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sanic import Blueprint, HTTPResponse, Request, empty, json
-from tortoise.transactions import in_transaction
 
 from cowork.accounts import passwords, refresh
-from cowork.accounts.throttle import AttemptThrottle, retry_after_header
+from cowork.accounts.throttle import retry_after_header
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue, utcnow
+from cowork.actions import accounts as account_actions
+from cowork.actions.accounts import managed_ids
 from cowork.config import Settings
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_role, require_user
 from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.store import audit
-from cowork.store.models import Location, User
+from cowork.store.models import User
 
 bp = Blueprint("accounts")
 
@@ -130,7 +130,7 @@ async def login(request: Request) -> HTTPResponse:
     key = f"login|{_client_ip(request)}|{passwords.normalise_email(body.email)}"
     _count_attempt(request, key)
     user = await passwords.authenticate(body.email, body.password)
-    _throttle(request).forgive(key)
+    services(request).login_throttle.forgive(key)
     return json(await _token_pair(_settings(request), user))
 
 
@@ -169,7 +169,7 @@ async def logout(request: Request) -> HTTPResponse:
 @doc("The caller's profile", tag=TAG, response=UserOut, errors=(403,))
 async def me(request: Request) -> HTTPResponse:
     user = await _current_user(require_user(request))
-    return json(_user_out(user, await _managed_ids(user)).model_dump(mode="json"))
+    return json(_user_out(user, await managed_ids(user)).model_dump(mode="json"))
 
 
 @bp.patch("/api/v1/me")
@@ -184,21 +184,19 @@ async def me(request: Request) -> HTTPResponse:
 async def update_me(request: Request) -> HTTPResponse:
     user = await _current_user(require_user(request))
     body = parse_body(request, MePatch)
-    fields = []
-    if body.name is not None:
-        user.name = body.name
-        fields.append("name")
+    key = f"password|{user.id}"
     if body.password is not None:
-        key = f"password|{user.id}"
         _count_attempt(request, key)
-        await passwords.change_password(user, body.current_password, body.password)
-        _throttle(request).forgive(key)
-        fields.append("password_hash")
-    if fields:
-        await user.save(update_fields=[*fields, "updated_at"])
+    await account_actions.update_profile(
+        services(request),
+        user,
+        name=body.name,
+        password=body.password,
+        current_password=body.current_password,
+    )
     if body.password is not None:
-        await refresh.revoke_user(user.id, now=utcnow())
-    return json(_user_out(user, await _managed_ids(user)).model_dump(mode="json"))
+        services(request).login_throttle.forgive(key)
+    return json(_user_out(user, await managed_ids(user)).model_dump(mode="json"))
 
 
 @bp.get("/api/v1/admin/users")
@@ -233,59 +231,15 @@ async def update_user(request: Request, user_id: int) -> HTTPResponse:
     user = await User.get_or_none(id=user_id)
     if user is None:
         raise Problem.USER_NOT_FOUND.error(f"No user has id {user_id}.")
-    managed = await _administer(admin, user, body)
+    managed = await account_actions.administer(
+        services(request),
+        admin.user_id,
+        user,
+        role=body.role,
+        is_active=body.is_active,
+        managed_location_ids=body.managed_location_ids,
+    )
     return json(_admin_out(user, managed).model_dump(mode="json"))
-
-
-async def _administer(admin: Principal, user: User, patch: AdminUserPatch) -> list[int]:
-    """Apply an admin's change; returns the user's managed location ids afterwards."""
-    role = patch.role or Role(user.role)
-    if user.id == admin.user_id and (role is not Role.ADMIN or patch.is_active is False):
-        raise Problem.SELF_LOCKOUT.error("Another admin must change your own role or activation.")
-    if patch.managed_location_ids and role is not Role.MANAGER:
-        raise Problem.NOT_A_MANAGER.error("Set role to manager to assign locations.")
-    locations: list[Location] | None = None
-    if patch.managed_location_ids is not None:
-        locations = await _existing_locations(patch.managed_location_ids)
-    elif role is not Role.MANAGER:
-        locations = []
-    managed_before = await _managed_ids(user)
-    before = {
-        "role": user.role,
-        "is_active": user.is_active,
-        "managed_location_ids": managed_before,
-    }
-    async with in_transaction() as conn:
-        user.role = role.value
-        if patch.is_active is not None:
-            user.is_active = patch.is_active
-        await user.save(update_fields=["role", "is_active", "updated_at"])
-        if locations is not None:
-            await user.managed_locations.clear()
-            if locations:
-                await user.managed_locations.add(*locations)
-        after = {
-            "role": user.role,
-            "is_active": user.is_active,
-            "managed_location_ids": (
-                managed_before if locations is None else sorted(loc.id for loc in locations)
-            ),
-        }
-        await audit.record(conn, admin.user_id, "update", "user", user.id, None, before, after)
-    if user.is_active is False:
-        await refresh.revoke_user(user.id, now=utcnow())
-    return await _managed_ids(user)
-
-
-async def _existing_locations(ids: list[int]) -> list[Location]:
-    wanted = set(ids)
-    locations = await Location.filter(id__in=wanted)
-    missing = wanted - {loc.id for loc in locations}
-    if missing:
-        raise Problem.UNKNOWN_LOCATION.error(
-            "Some managed_location_ids name no location.", location_ids=sorted(missing)
-        )
-    return locations
 
 
 async def _current_user(principal: Principal) -> User:
@@ -295,10 +249,6 @@ async def _current_user(principal: Principal) -> User:
     if not user.is_active:
         raise passwords.AccountInactiveError()
     return user
-
-
-async def _managed_ids(user: User) -> list[int]:
-    return sorted(loc.id for loc in await user.managed_locations.all())
 
 
 def _user_out(user: User, managed: list[int]) -> UserOut:
@@ -334,18 +284,13 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _throttle(request: Request) -> AttemptThrottle:
-    throttle: AttemptThrottle = services(request).login_throttle
-    return throttle
-
-
 def _client_ip(request: Request) -> str:
     # remote_addr is set only when the proxy headers are trusted (HAProxy in front).
     return request.remote_addr or request.ip
 
 
 def _count_attempt(request: Request, key: str) -> None:
-    wait = _throttle(request).attempt(key)
+    wait = services(request).login_throttle.attempt(key)
     if wait is not None:
         raise Problem.TOO_MANY_ATTEMPTS.error(
             "Too many failed attempts; wait before trying again.",

@@ -22,7 +22,7 @@ from cowork.http.parsing import (
     parse_query,
 )
 from cowork.http.reports import cursor_id, now_of
-from cowork.store import analytics as store
+from cowork.store import deadlines
 from cowork.store.audit import AuditFilter, entries
 
 bp = Blueprint("admin", url_prefix="/api/v1/admin")
@@ -112,40 +112,12 @@ async def expiries(request: Request) -> HTTPResponse:
     require_role(request, Role.ADMIN)
     q = parse_query(request, ExpiriesQuery)
     now = now_of(request)
-    summary = {r["status"]: r for r in await store.deadline_summary(now)}
-    kinds: list[dict[str, Any]] = []
-    for status, kind in store.DEADLINE_KINDS.items():
-        row = summary.get(status, {})
-        kinds.append(
-            {
-                "kind": kind,
-                "status": status,
-                "pending": int(row.get("pending", 0)),
-                "due": int(row.get("due", 0)),
-                "overdue": int(row.get("overdue", 0)),
-                "next_at": _iso(row.get("next_at")),
-                "next": [
-                    {
-                        "booking_id": d["booking_id"],
-                        "space_id": d["space_id"],
-                        "location_id": d["location_id"],
-                        "deadline_at": d["deadline_at"].isoformat(),
-                        "start": d["starts_at"].isoformat(),
-                        "end": d["ends_at"].isoformat(),
-                        "expires_at": _iso(d["expires_at"]),
-                    }
-                    for d in await store.next_deadlines(status, q.limit)
-                ],
-            }
-        )
-    expired = [
-        {**r, "expires_at": _iso(r["expires_at"]), "expired_at": r["expired_at"].isoformat()}
-        for r in await store.recently_expired(20)
-    ]
+    kinds = await deadlines.by_kind(now, q.limit)
+    expired = await deadlines.recently_expired(20)
     body = {
         "at": now.isoformat(),
         "node_id": services(request).settings.node_id,
-        "overdue_after_seconds": store.OVERDUE_AFTER.total_seconds(),
+        "overdue_after_seconds": deadlines.OVERDUE_AFTER.total_seconds(),
         "due": sum(k["due"] for k in kinds),
         "overdue": sum(k["overdue"] for k in kinds),
         "kinds": kinds,

@@ -5,7 +5,6 @@ Definitions of every figure: docs/analytics.md.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -15,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
-from cowork.domain.occupancy import Period, open_time, ratio, seconds
+from cowork.domain.occupancy import Period
 from cowork.domain.problems import Problem
 from cowork.domain.schedule import WEEKDAY_KEYS
 from cowork.http.auth import require_role
@@ -24,6 +23,7 @@ from cowork.http.docs import doc
 from cowork.http.parsing import MAX_ID, Query, parse_query
 from cowork.http.reports import STAFF, now_of, report_scope
 from cowork.store import analytics as store
+from cowork.store import reports
 
 bp = Blueprint("analytics", url_prefix="/api/v1/analytics")
 
@@ -55,10 +55,6 @@ async def _scope(request: Request) -> tuple[Period, list[store.LocationInfo]]:
     q = parse_query(request, PeriodQuery)
     ids = await report_scope(request, q.location_id)
     return _period(q, now_of(request)), await store.locations(ids)
-
-
-def _hours(value: float) -> float:
-    return round(value / 3600, 4)
 
 
 # Overview
@@ -113,27 +109,6 @@ class Overview(BaseModel):
     totals: OverviewTotals
 
 
-def _occupancy(booked: float, open_: float) -> dict[str, Any]:
-    return {
-        "booked_hours": _hours(booked),
-        "open_hours": _hours(open_),
-        "occupancy": ratio(booked, open_),
-    }
-
-
-def _rates(bookings: int, cancelled: int, no_shows: int, started: int, lead: float | None,
-           expired: int) -> dict[str, Any]:  # fmt: skip
-    return {
-        "bookings": bookings,
-        "cancelled": cancelled,
-        "no_shows": no_shows,
-        "expired_holds": expired,
-        "no_show_rate": ratio(no_shows, started),
-        "cancellation_rate": ratio(cancelled, bookings),
-        "avg_lead_time_hours": None if lead is None else _hours(lead),
-    }
-
-
 def _period_out(period: Period) -> dict[str, str]:
     return {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
@@ -148,89 +123,8 @@ def _period_out(period: Period) -> dict[str, str]:
 )
 async def overview(request: Request) -> HTTPResponse:
     period, infos = await _scope(request)
-    bounds = [(i.id, period.bounds(i.tz)) for i in infos]
-    open_by_location = {i.id: open_time(period, i.tz, i.hours, i.closures) for i in infos}
-    # Three independent aggregates, each on its own pooled connection.
-    figures, booked, money = await asyncio.gather(
-        store.booking_figures(bounds),
-        store.booked_seconds([(i, s) for i, slots in open_by_location.items() for s in slots]),
-        store.money(bounds),
-    )
-
-    items: list[dict[str, Any]] = []
-    by_type: dict[str, list[float]] = {}  # type → [booked, open] seconds over all locations
-    overall = [0.0, 0.0]
-    by_currency: dict[str, list[int]] = {}
-    for info in infos:
-        f = figures[info.id]
-        open_s = seconds(open_by_location[info.id])
-        types = {}
-        for space_type, n in sorted(info.spaces_by_type.items()):
-            b = booked.get((info.id, space_type), 0.0)
-            types[space_type] = _occupancy(b, open_s * n)
-            acc = by_type.setdefault(space_type, [0.0, 0.0])
-            acc[0] += b
-            acc[1] += open_s * n
-        paid, refunded = money[info.id]
-        cash = by_currency.setdefault(info.currency, [0, 0])
-        cash[0] += paid
-        cash[1] += refunded
-        lead = f["lead_seconds"]
-        booked_s = sum(v for (loc, _), v in booked.items() if loc == info.id)
-        overall[0] += booked_s
-        overall[1] += open_s * info.spaces
-        items.append(
-            {
-                "location_id": info.id,
-                "name": info.name,
-                "timezone": info.timezone,
-                "currency": info.currency,
-                "revenue_cents": paid,
-                "refunds_cents": refunded,
-                "net_revenue_cents": paid - refunded,
-                **_rates(
-                    int(f["bookings"]),
-                    int(f["cancelled"]),
-                    int(f["no_shows"]),
-                    int(f["started"]),
-                    None if lead is None else float(lead),
-                    int(f["expired_holds"]),
-                ),
-                **_occupancy(booked_s, open_s * info.spaces),
-                "occupancy_by_space_type": types,
-            }
-        )
-    totals = _totals(overall, [figures[i.id] for i in infos], by_type, by_currency)
-    return json({"period": _period_out(period), "locations": items, "totals": totals})
-
-
-def _totals(
-    overall: list[float],
-    figures: list[dict[str, Any]],
-    by_type: dict[str, list[float]],
-    by_currency: dict[str, list[int]],
-) -> dict[str, Any]:
-    def total(key: str) -> int:
-        return sum(int(f[key]) for f in figures)
-
-    bookings = total("bookings")
-    lead_sum = sum(float(f["lead_seconds"]) * int(f["bookings"]) for f in figures if f["bookings"])
-    return {
-        **_rates(
-            bookings,
-            total("cancelled"),
-            total("no_shows"),
-            total("started"),
-            lead_sum / bookings if bookings else None,
-            total("expired_holds"),
-        ),
-        **_occupancy(overall[0], overall[1]),
-        "occupancy_by_space_type": {t: _occupancy(b, o) for t, (b, o) in sorted(by_type.items())},
-        "revenue_by_currency": {
-            c: {"revenue_cents": p, "refunds_cents": r, "net_revenue_cents": p - r}
-            for c, (p, r) in sorted(by_currency.items())
-        },
-    }
+    locations, totals = await reports.overview(period, infos)
+    return json({"period": _period_out(period), "locations": locations, "totals": totals})
 
 
 # Bookings over time

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
+from cowork.actions.bookings import Cancelled
 from cowork.actors.commands import (
     Cancel,
     CheckIn,
@@ -18,8 +19,8 @@ from cowork.actors.commands import (
     Requester,
     Reschedule,
 )
-from cowork.actors.space import Availability, BookingNotFoundError, Cancelled
-from cowork.domain.errors import LocationNotFoundError
+from cowork.actors.memory import Availability
+from cowork.domain.errors import BookingNotFoundError, LocationNotFoundError
 from cowork.domain.slots import Slot
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
@@ -35,7 +36,7 @@ from cowork.http.parsing import (
     parse_body,
     parse_query,
 )
-from cowork.store.bookings import BookingRow, floor_snapshot, get_booking
+from cowork.store.bookings import BookingJson, BookingRow, floor_snapshot, get_booking
 from cowork.store.models import Booking
 
 bp = Blueprint("bookings", url_prefix="/api/v1")
@@ -52,24 +53,8 @@ class CancelBody(Body):
     reason: str | None = Field(default=None, max_length=200)
 
 
-class BookingOut(BaseModel):
-    id: int
-    space_id: int
-    location_id: int
-    user_id: int
-    start: datetime
-    end: datetime
-    status: BookingStatus
-    price_cents: int
-    currency: str
-    expires_at: datetime | None
-    checked_in_at: datetime | None
-    cancel_reason: str | None
-    created_at: datetime
-
-
 class BookingPage(BaseModel):
-    items: list[BookingOut]
+    items: list[BookingJson]
     next_cursor: str | None
 
 
@@ -132,7 +117,7 @@ def _optional_body(request: Request, model: type[Body]) -> Any:
     "Hold (or, when free, confirm) a slot",
     tag="bookings",
     body=SlotBody,
-    response=BookingOut,
+    response=BookingJson,
     status=201,
     errors=(404, 409, 503),
 )
@@ -153,7 +138,7 @@ async def place_hold(request: Request, space_id: int) -> HTTPResponse:
     "Cancel a booking (refund by the location's policy)",
     tag="bookings",
     body=CancelBody,
-    response=BookingOut,
+    response=BookingJson,
     errors=(404, 409, 503),
 )
 @idempotent
@@ -170,7 +155,7 @@ async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPRespon
 @doc(
     "Check in (15 min before start until start + grace)",
     tag="bookings",
-    response=BookingOut,
+    response=BookingJson,
     errors=(404, 409, 503),
 )
 @idempotent
@@ -187,7 +172,7 @@ async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResp
     "Move a booking within its space; the old slot is kept unless the new one is won",
     tag="bookings",
     body=SlotBody,
-    response=BookingOut,
+    response=BookingJson,
     errors=(404, 409, 503),
 )
 @idempotent
@@ -205,7 +190,7 @@ async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPRe
 @doc(
     "Mark a no-show (managers of the location, admins)",
     tag="bookings",
-    response=BookingOut,
+    response=BookingJson,
     errors=(403, 404, 409, 503),
 )
 @idempotent
@@ -256,7 +241,7 @@ def _model_json(b: Booking) -> dict[str, Any]:
 @doc(
     "One booking (its member, the location's managers, admins)",
     tag="bookings",
-    response=BookingOut,
+    response=BookingJson,
     errors=(404,),
 )
 async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:

@@ -5,24 +5,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.definitions import Parameter, RequestBody, Response
 from sanic_ext.extensions.openapi.types import Schema
 
+from cowork.domain.problems import Problem
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problem_catalogue() -> str:
+    """The catalogue as a markdown table, for the OpenAPI description."""
+    rows = [f"| `{p.code}` | {p.status} | {p.meaning} |" for p in Problem]
+    return "\n".join(["| code | status | meaning |", "|---|---|---|", *rows])
+
 
 REF = "#/components/schemas/{model}"
 # Every model a route names; create_app publishes them as components/schemas.
 SCHEMAS: dict[str, Any] = {}
 PROBLEM = {
     "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable (docs/api.md lists each).",
     "properties": {
         "type": {"type": "string"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "code": {"type": "string"},
+        "code": {"type": "string", "enum": [p.code for p in Problem]},
         "request_id": {"type": "string"},
         "instance": {"type": "string"},
     },
@@ -30,8 +40,12 @@ PROBLEM = {
 }
 
 
-def _ref(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=REF)
+def _ref(model: type[Any]) -> dict[str, Any]:
+    """A model's schema under components (a pydantic model or a TypedDict)."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        schema = model.model_json_schema(ref_template=REF)
+    else:
+        schema = TypeAdapter(model).json_schema(ref_template=REF)
     SCHEMAS.update(schema.pop("$defs", {}))
     SCHEMAS[model.__name__] = schema
     return {"schema": {"$ref": REF.format(model=model.__name__)}}
@@ -56,7 +70,7 @@ def doc(
     *,
     tag: str,
     body: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
+    response: type[Any] | None = None,
     status: int = 200,
     query: type[BaseModel] | None = None,
     auth: bool = True,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Blueprint, HTTPResponse, Request, json
 from sanic.response import raw
@@ -11,7 +9,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from cowork.http.context import services
 from cowork.http.docs import doc
-from cowork.store.db import db
+from cowork.store.db import ping
 
 bp = Blueprint("health")
 
@@ -38,12 +36,7 @@ async def readyz(request: Request) -> HTTPResponse:
 
 
 async def _database_ok() -> bool:
-    try:
-        async with asyncio.timeout(2):
-            await db().execute_query("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        return False
-    return True
+    return await ping(timeout=2.0)
 
 
 def _nats_ok(request: Request) -> bool:

@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from sanic import Blueprint, HTTPResponse, Request, json
 
-from cowork.accounts.tokens import utcnow
-from cowork.domain.problems import Problem
+from cowork.actions import notifications as notification_actions
 from cowork.http.auth import require_user
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import PageParams, page_body, paginate, parse_query
 from cowork.store.models import Notification
@@ -83,12 +83,9 @@ async def list_notifications(request: Request) -> HTTPResponse:
 )
 async def read_one(request: Request, notification_id: int) -> HTTPResponse:
     principal = require_user(request)
-    row = await Notification.get_or_none(id=notification_id, user_id=principal.user_id)
-    if row is None:
-        raise Problem.NOTIFICATION_NOT_FOUND.error()
-    if row.read_at is None:
-        row.read_at = utcnow()
-        await row.save(update_fields=["read_at"])
+    row = await notification_actions.mark_read(
+        services(request), principal.user_id, notification_id
+    )
     return json(notification_body(row))
 
 
@@ -96,7 +93,5 @@ async def read_one(request: Request, notification_id: int) -> HTTPResponse:
 @doc("Mark all my notifications read", tag="notifications", response=ReadAll)
 async def read_all(request: Request) -> HTTPResponse:
     principal = require_user(request)
-    updated = await Notification.filter(user_id=principal.user_id, read_at=None).update(
-        read_at=utcnow()
-    )
+    updated = await notification_actions.mark_all_read(services(request), principal.user_id)
     return json({"updated": updated})

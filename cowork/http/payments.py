@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, HTTPResponse, Request, json
@@ -25,7 +25,6 @@ from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_bod
 from cowork.payments import records, webhooks
 from cowork.payments.checkout import start_payment
 from cowork.payments.refunds import PaymentNotFoundError, request_refund
-from cowork.store.db import db
 from cowork.store.models import Booking, Payment
 
 bp = Blueprint("payments")
@@ -163,7 +162,7 @@ async def refund(request: Request, payment_id: int) -> HTTPResponse:
     assert payment is not None
     out = {
         "refund": made.to_json(payment.currency),
-        "payment": (await _payments_json([payment_id]))[0],
+        "payment": (await records.payment_views([payment_id]))[0],
     }
     if made.status == "failed":
         raise Problem.REFUND_FAILED.error(made.last_error or "Stripe refused the refund.", **out)
@@ -203,39 +202,4 @@ async def history(request: Request) -> HTTPResponse:
     if query.status:
         qs = qs.filter(status=query.status)
     rows, cursor = await paginate(qs, query, newest_first=True)
-    return json(page_body(await _payments_json([r.id for r in rows]), cursor))
-
-
-async def _payments_json(payment_ids: list[int]) -> list[dict[str, Any]]:
-    if not payment_ids:
-        return []
-    rows = await db().execute_query_dict(
-        "SELECT p.id, p.booking_id, b.space_id, b.location_id, p.user_id, "
-        "p.stripe_payment_intent_id, p.amount_cents, p.refunded_cents, p.currency, p.status, "
-        "p.created_at, p.updated_at FROM payments p JOIN bookings b ON b.id = p.booking_id "
-        "WHERE p.id = ANY($1::int[])",
-        [payment_ids],
-    )
-    by_id = {r["id"]: r for r in rows}
-    refunds = await records.refunds_of(payment_ids)
-    out = []
-    for pid in payment_ids:
-        r = by_id[pid]
-        out.append(
-            {
-                "id": r["id"],
-                "booking_id": r["booking_id"],
-                "space_id": r["space_id"],
-                "location_id": r["location_id"],
-                "user_id": r["user_id"],
-                "payment_intent_id": r["stripe_payment_intent_id"],
-                "amount_cents": r["amount_cents"],
-                "refunded_cents": r["refunded_cents"],
-                "currency": r["currency"],
-                "status": r["status"],
-                "created_at": r["created_at"].isoformat(),
-                "updated_at": r["updated_at"].isoformat(),
-                "refunds": [f.to_json(r["currency"]) for f in refunds[pid]],
-            }
-        )
-    return out
+    return json(page_body(await records.payment_views([r.id for r in rows]), cursor))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
-from cowork.domain.occupancy import local_day, local_month
 from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_role
@@ -28,12 +26,12 @@ from cowork.http.parsing import (
     parse_query,
 )
 from cowork.store import analytics as store
+from cowork.store import reports
 
 bp = Blueprint("reports", url_prefix="/api/v1/manage")
 
 TAG = "manage"
 STAFF = (Role.MANAGER, Role.ADMIN)
-ARRIVALS_WINDOW = timedelta(hours=2)
 
 
 async def report_scope(request: Request, location_id: int | None) -> list[int]:
@@ -122,10 +120,6 @@ class Dashboard(BaseModel):
     locations: list[LocationDashboard]
 
 
-def _money(paid: int, refunded: int) -> dict[str, int]:
-    return {"revenue_cents": paid, "refunds_cents": refunded, "net_cents": paid - refunded}
-
-
 @bp.get("/dashboard")
 @doc(
     "Right now at my locations: spaces, arrivals, holds, revenue, no-shows",
@@ -139,47 +133,7 @@ async def dashboard(request: Request) -> HTTPResponse:
     query = parse_query(request, DashboardQuery)
     ids = await report_scope(request, query.location_id)
     now = now_of(request)
-    infos = await store.locations(ids)
-    today = [(i.id, local_day(now, i.tz)) for i in infos]
-    month = [(i.id, local_month(now, i.tz)) for i in infos]
-    until = now + ARRIVALS_WINDOW
-    states, counts, money_today, money_month, upcoming = await asyncio.gather(
-        store.space_states(ids, now),
-        store.live_counts(ids, now, until, today),
-        store.money(today),
-        store.money(month),
-        store.arrivals(ids, now, until),
-    )
-    arrivals: dict[int, list[dict[str, object]]] = {i: [] for i in ids}
-    for a in upcoming:
-        arrivals[a["location_id"]].append(
-            {
-                "id": a["id"],
-                "space_id": a["space_id"],
-                "space_name": a["space_name"],
-                "user_id": a["user_id"],
-                "start": a["starts_at"].isoformat(),
-                "end": a["ends_at"].isoformat(),
-            }
-        )
-    items = [
-        {
-            "location_id": i.id,
-            "name": i.name,
-            "timezone": i.timezone,
-            "currency": i.currency,
-            "local_date": now.astimezone(i.tz).date().isoformat(),
-            "spaces": states[i.id],
-            "arrivals_next_2h": int(counts[i.id]["arrivals"]),
-            "arrivals": arrivals[i.id],
-            "open_holds": int(counts[i.id]["open_holds"]),
-            "today": _money(*money_today[i.id]),
-            "month": _money(*money_month[i.id]),
-            "no_shows_today": int(counts[i.id]["no_shows"]),
-        }
-        for i in infos
-    ]
-    return json({"at": now.isoformat(), "locations": items})
+    return json({"at": now.isoformat(), "locations": await reports.dashboard(ids, now)})
 
 
 # Bookings

@@ -336,3 +336,40 @@ async def fail_refund(conn: BaseDBAsyncClient, refund: RefundRow, error: str) ->
     if rows:
         await add_refunded(conn, refund.payment_id, -refund.amount_cents)
     return bool(rows)
+
+
+async def payment_views(payment_ids: list[int]) -> list[dict[str, Any]]:
+    """Payments as the API shows them (with their booking's space and location, and refunds),
+    in the order of `payment_ids`."""
+    if not payment_ids:
+        return []
+    rows = await db().execute_query_dict(
+        "SELECT p.id, p.booking_id, b.space_id, b.location_id, p.user_id, "
+        "p.stripe_payment_intent_id, p.amount_cents, p.refunded_cents, p.currency, p.status, "
+        "p.created_at, p.updated_at FROM payments p JOIN bookings b ON b.id = p.booking_id "
+        "WHERE p.id = ANY($1::int[])",
+        [payment_ids],
+    )
+    by_id = {r["id"]: r for r in rows}
+    refunds = await refunds_of(payment_ids)
+    out = []
+    for pid in payment_ids:
+        r = by_id[pid]
+        out.append(
+            {
+                "id": r["id"],
+                "booking_id": r["booking_id"],
+                "space_id": r["space_id"],
+                "location_id": r["location_id"],
+                "user_id": r["user_id"],
+                "payment_intent_id": r["stripe_payment_intent_id"],
+                "amount_cents": r["amount_cents"],
+                "refunded_cents": r["refunded_cents"],
+                "currency": r["currency"],
+                "status": r["status"],
+                "created_at": r["created_at"].isoformat(),
+                "updated_at": r["updated_at"].isoformat(),
+                "refunds": [f.to_json(r["currency"]) for f in refunds[pid]],
+            }
+        )
+    return out

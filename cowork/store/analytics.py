@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,15 +19,13 @@ from cowork.domain.slots import Slot
 from cowork.domain.states import FLOOR_LABELS, BookingStatus
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
-from cowork.store.occupancy import LIVE_SQL, current_sql
+from cowork.store.occupancy import current_sql
 
 # What counts where (docs/analytics.md defines each figure).
 PAID = "('succeeded', 'partially_refunded', 'refunded')"
 REFUNDED = "('queued', 'pending', 'requires_action', 'succeeded')"
 OCCUPYING = "('confirmed', 'checked_in', 'completed')"
 NOT_A_BOOKING = "('held', 'expired')"
-DEADLINE_KINDS = {"held": "hold_expiry", "confirmed": "no_show", "checked_in": "completion"}
-OVERDUE_AFTER = timedelta(seconds=60)
 
 
 def _json(value: Any) -> Any:
@@ -380,36 +378,3 @@ async def all_bookings(spec: BookingFilter, chunk: int = 1000) -> AsyncIterator[
         if len(rows) < chunk:
             return
         before = rows[-1]["id"]
-
-
-# Timer deadlines (admin/expiries)
-
-
-async def deadline_summary(now: datetime) -> list[dict[str, Any]]:
-    """Per live status: deadlines pending, due (at or before now), overdue, and the next one."""
-    return await db().execute_query_dict(
-        "SELECT status, count(*) AS pending,"
-        " count(*) FILTER (WHERE deadline_at <= $1) AS due,"
-        " count(*) FILTER (WHERE deadline_at <= $2) AS overdue,"
-        " min(deadline_at) AS next_at FROM bookings"
-        f" WHERE deadline_at IS NOT NULL AND status IN {LIVE_SQL} GROUP BY status",
-        [now, now - OVERDUE_AFTER],
-    )
-
-
-async def next_deadlines(status: str, limit: int) -> list[dict[str, Any]]:
-    return await db().execute_query_dict(
-        "SELECT id AS booking_id, space_id, location_id, deadline_at, starts_at, ends_at,"
-        " expires_at FROM bookings WHERE deadline_at IS NOT NULL AND status = $1"
-        " ORDER BY deadline_at, id LIMIT $2",
-        [status, limit],
-    )
-
-
-async def recently_expired(limit: int) -> list[dict[str, Any]]:
-    return await db().execute_query_dict(
-        "SELECT id AS booking_id, space_id, location_id, user_id, expires_at,"
-        " updated_at AS expired_at FROM bookings WHERE status = 'expired'"
-        " ORDER BY updated_at DESC, id DESC LIMIT $1",
-        [limit],
-    )

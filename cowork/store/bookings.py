@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from typing_extensions import TypedDict
 
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
 from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
@@ -28,6 +29,25 @@ COLUMNS = (
     "expires_at, deadline_at, checked_in_at, cancel_reason, created_at"
 )
 LIVE = tuple(s.value for s in LIVE_STATUSES)
+
+
+class BookingJson(TypedDict):
+    """A booking as the API answers it (the one declaration: `to_json` builds it, the OpenAPI
+    document describes it)."""
+
+    id: int
+    space_id: int
+    location_id: int
+    user_id: int
+    start: datetime
+    end: datetime
+    status: BookingStatus
+    price_cents: int
+    currency: str
+    expires_at: datetime | None
+    checked_in_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +88,8 @@ class BookingRow:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The BookingJson document, with times as ISO-8601 strings."""
+        body: dict[str, Any] = {
             "id": self.id,
             "space_id": self.space_id,
             "location_id": self.location_id,
@@ -83,6 +104,7 @@ class BookingRow:
             "cancel_reason": self.cancel_reason,
             "created_at": self.created_at.isoformat(),
         }
+        return body
 
 
 def _status(value: str | None) -> BookingStatus | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tortoise import Tortoise, connections
@@ -35,3 +36,13 @@ async def close_orm() -> None:
 def db() -> BaseDBAsyncClient:
     """The default connection, for the few queries that are clearer in SQL."""
     return connections.get("default")
+
+
+async def ping(timeout: float) -> bool:
+    """Does the database answer within `timeout` seconds?"""
+    try:
+        async with asyncio.timeout(timeout):
+            await db().execute_query("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return False
+    return True
