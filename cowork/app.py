@@ -12,6 +12,7 @@ from sanic import HTTPResponse, Request, Sanic
 
 from cowork.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
+from cowork.http.auth import authenticate
 from cowork.http.docs import SCHEMAS, problem_catalogue
 from cowork.http.drain import install_drain
 from cowork.http.problems import install_error_handlers
@@ -80,6 +81,7 @@ def _install_middleware(app: Sanic, services: Services) -> None:
         incoming = request.headers.get("x-request-id", "")
         request.ctx.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.ctx.started = time.perf_counter()
+        await authenticate(request)
 
     @app.on_response(priority=100)
     async def finish(request: Request, response: HTTPResponse) -> None:

@@ -56,6 +56,7 @@ class Settings:
     heartbeat_seconds: float = 15.0
     outbox_poll_seconds: float = 1.0
     client_queue_size: int = 256
+    ws_max_channels: int = 32  # subscriptions one websocket may hold
     # Realtime: JetStream retention (what Last-Event-ID can replay), relay, presence, notices.
     stream_max_age_seconds: float = 24 * 3600.0
     stream_max_msgs: int = -1

@@ -5,7 +5,8 @@ as their `Effects`). `Services.stages()` declares the start order; the superviso
 reverse, and `quiesce` (before the HTTP server stops) lets go of clients and finishes queued
 commands first:
 
-    start: database → bus → hub → relay → presence → notices → actors → timer → refunds
+    start: database → bus → hub → relay → presence → notices → control → actors → timer →
+           refunds
     quiesce (reverse): refunds · timer stops · actors finish mailboxes · presence leaves ·
                        hub ends every stream
     stop (reverse): refund retrier, gateway · relay publishes what is left · hub · bus · db
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 
 from nats.aio.msg import Msg
 
+from cowork.accounts.epochs import UserStates
 from cowork.accounts.throttle import AttemptThrottle
 from cowork.actors.registry import ActorRegistry
 from cowork.actors.space import SpaceActor, SpaceTiming
@@ -41,6 +43,7 @@ from cowork.supervisor import Stage, Supervisor
 log = logging.getLogger("cowork.services")
 
 FORGET_SUBJECT = "ctl.actors.forget"
+USERS_SUBJECT = "ctl.users.changed"
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Services:
     payments: Payments
     refunds: RefundRetrier
     login_throttle: AttemptThrottle
+    users: UserStates
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
     draining: bool = False
@@ -67,6 +71,11 @@ class Services:
         self.relay.wake()
         self.timer.wake(deadline)
         self.refunds.wake()
+
+    async def users_changed(self, user_id: int) -> None:
+        self.users.invalidate(user_id)
+        if self.bus.is_connected:
+            await self.bus.nc.publish(USERS_SUBJECT, str(user_id).encode())
 
     async def rules_changed(
         self, *, space_id: int | None = None, location_id: int | None = None
@@ -86,7 +95,8 @@ class Services:
             Stage("relay", start=self._start_relay, stop=self._stop_relay),
             Stage("presence", start=self._start_presence, quiesce=self._stop_presence),
             Stage("notices", start=self.notices.start, stop=self.notices.stop),
-            Stage("actors", start=self._listen_forget, quiesce=self.registry.stop),
+            Stage("control", start=self._listen_control),
+            Stage("actors", quiesce=self.registry.stop),
             Stage("timer", start=self.timer.start, quiesce=self.timer.stop),
             Stage("refunds", start=self.refunds.start, stop=self._stop_refunds),
         ]
@@ -142,9 +152,17 @@ class Services:
         if self.presence is not None:
             await self.presence.stop()
 
-    async def _listen_forget(self) -> None:
+    async def _listen_control(self) -> None:
+        """Core NATS messages between nodes: actors to reload, users whose tokens changed."""
         if self.bus.is_connected:
             await self.bus.nc.subscribe(FORGET_SUBJECT, cb=self._on_forget)
+            await self.bus.nc.subscribe(USERS_SUBJECT, cb=self._on_user_changed)
+
+    async def _on_user_changed(self, msg: Msg) -> None:
+        try:
+            self.users.invalidate(int(msg.data))
+        except ValueError:
+            log.warning("ignoring malformed %s message", USERS_SUBJECT)
 
     async def _on_forget(self, msg: Msg) -> None:
         try:
@@ -198,5 +216,6 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         payments=payments,
         refunds=RefundRetrier(payments),
         login_throttle=AttemptThrottle(settings.login_attempts_per_minute),
+        users=UserStates(),
     )
     return services

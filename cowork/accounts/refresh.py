@@ -35,6 +35,7 @@ class RefreshTokenExpiredError(UnauthorizedError):
 
 class RefreshTokenReusedError(UnauthorizedError):
     problem = Problem.REFRESH_TOKEN_REUSED
+    user_id: int | None = None  # whose family was revoked (never sent to the client)
 
 
 class _Outcome(Enum):
@@ -95,7 +96,9 @@ async def rotate(token: str, ttl_seconds: int, *, now: datetime) -> Rotation:
         # Outside the spending transaction, so the revocation commits whatever we answer.
         await revoke_family(row.family_id, now=now)
     if outcome is _Outcome.REUSED:
-        raise RefreshTokenReusedError()
+        reused = RefreshTokenReusedError()
+        reused.user_id = row.user_id  # type: ignore[attr-defined]
+        raise reused
     if outcome is _Outcome.INACTIVE or rotation is None:
         raise AccountInactiveError()
     return rotation
@@ -118,8 +121,10 @@ async def _spend(
         return _Outcome.ROTATED, Rotation(user, successor)
 
 
-async def revoke(token: str, *, now: datetime) -> None:
-    """Log out: revoke the family of this token; unknown tokens are ignored."""
+async def revoke(token: str, *, now: datetime) -> int | None:
+    """Log out: revoke the family of this token; its user (None: an unknown token)."""
     row = await RefreshToken.get_or_none(token_hash=token_hash(token))
-    if row is not None:
-        await revoke_family(row.family_id, now=now)
+    if row is None:
+        return None
+    await revoke_family(row.family_id, now=now)
+    return int(row.user_id)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -41,6 +41,8 @@ class InvalidTokenError(UnauthorizedError):
 class Principal:
     user_id: int
     role: Role
+    epoch: int = 0  # the user's auth epoch the token was issued under
+    expires_at: datetime | None = field(default=None, compare=False)  # of a verified token
 
     @property
     def is_admin(self) -> bool:
@@ -54,6 +56,7 @@ def issue(
         "iss": ISSUER,
         "sub": str(principal.user_id),
         "role": principal.role.value,
+        "ep": principal.epoch,
         "typ": kind.value,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
@@ -84,11 +87,14 @@ def _decode(secret: str, token: str) -> tuple[Principal, int, str]:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "typ"], "verify_exp": False},
         )
-        return (
-            Principal(int(claims["sub"]), Role(claims["role"])),
-            int(claims["exp"]),
-            claims["typ"],
+        expires = int(claims["exp"])
+        principal = Principal(
+            int(claims["sub"]),
+            Role(claims["role"]),
+            int(claims.get("ep", 0)),
+            datetime.fromtimestamp(expires, UTC),
         )
+        return principal, expires, claims["typ"]
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise InvalidTokenError(Problem.TOKEN_INVALID) from exc
 

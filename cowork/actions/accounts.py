@@ -5,8 +5,10 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from cowork.accounts import passwords, refresh
+from cowork.accounts.epochs import bump_epoch
 from cowork.accounts.tokens import Role
 from cowork.actions.effects import Effects
+from cowork.actions.sessions import end_access
 from cowork.domain.problems import Problem
 from cowork.store import audit
 from cowork.store.models import Location, User
@@ -36,6 +38,7 @@ async def update_profile(
         await user.save(update_fields=[*fields, "updated_at"])
     if password is not None:
         await refresh.revoke_user(user.id, now=fx.clock.now())
+        await end_access(fx, user.id)
     return user
 
 
@@ -93,6 +96,11 @@ async def administer(
             ),
         }
         await audit.record(conn, admin_id, "update", "user", user.id, None, before, after)
+        demoted = before["role"] != user.role or (before["is_active"] and not user.is_active)
+        if demoted:
+            await bump_epoch(user.id, conn)
     if not user.is_active:
         await refresh.revoke_user(user.id, now=fx.clock.now())
+    if demoted:
+        await fx.users_changed(user.id)  # old tokens die on every node, open streams end
     return await managed_ids(user)

@@ -19,6 +19,10 @@ class Effects(Protocol):
     def committed(self, deadline: datetime | None = None) -> None:
         """Outbox rows (or a deadline, or an owed refund) were committed: act on them now."""
 
+    async def users_changed(self, user_id: int) -> None:
+        """A user's role, activation or auth epoch changed: every node drops its cached state
+        and ends the user's open streams that lost their right."""
+
     async def rules_changed(
         self, *, space_id: int | None = None, location_id: int | None = None
     ) -> None:

@@ -49,6 +49,11 @@ class Problem(Enum):
     TOKEN_EXPIRED = (401, "Token expired", "The token's lifetime is over; get a new one.")
     TOKEN_INVALID = (401, "Invalid token", "The token is malformed or not signed by us.")
     TOKEN_WRONG_KIND = (401, "Wrong kind of token", "An access, stream or kiosk token is swapped.")
+    TOKEN_REVOKED = (
+        401,
+        "Token revoked",
+        "The user logged out, changed password, or was demoted or deactivated since.",
+    )
     INVALID_CREDENTIALS = (401, "Email or password is wrong", "Login refused.")
     REFRESH_TOKEN_INVALID = (401, "Refresh token invalid", "The refresh token is unknown.")
     REFRESH_TOKEN_EXPIRED = (401, "Refresh token expired", "Log in again.")

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
-from cowork.accounts import passwords, refresh
+from cowork.accounts import passwords
 from cowork.accounts.throttle import retry_after_header
-from cowork.accounts.tokens import Principal, Role, TokenKind, issue, utcnow
+from cowork.accounts.tokens import Principal, Role
 from cowork.actions import accounts as account_actions
+from cowork.actions import sessions
 from cowork.actions.accounts import managed_ids
 from cowork.config import Settings
 from cowork.domain.problems import Problem
@@ -131,7 +132,7 @@ async def login(request: Request) -> HTTPResponse:
     _count_attempt(request, key)
     user = await passwords.authenticate(body.email, body.password)
     services(request).login_throttle.forgive(key)
-    return json(await _token_pair(_settings(request), user))
+    return _tokens(await sessions.sign_in(services(request), _settings(request), user))
 
 
 @bp.post("/api/v1/auth/refresh")
@@ -145,10 +146,8 @@ async def login(request: Request) -> HTTPResponse:
 )
 async def refresh_tokens(request: Request) -> HTTPResponse:
     body = parse_body(request, RefreshBody)
-    settings = _settings(request)
-    now = utcnow()
-    rotation = await refresh.rotate(body.refresh_token, settings.refresh_token_ttl_seconds, now=now)
-    return json(_pair(settings, rotation.user, rotation.refresh_token, now))
+    pair = await sessions.rotate(services(request), _settings(request), body.refresh_token)
+    return _tokens(pair)
 
 
 @bp.post("/api/v1/auth/logout")
@@ -161,7 +160,7 @@ async def refresh_tokens(request: Request) -> HTTPResponse:
 )
 async def logout(request: Request) -> HTTPResponse:
     body = parse_body(request, RefreshBody)
-    await refresh.revoke(body.refresh_token, now=utcnow())
+    await sessions.sign_out(services(request), body.refresh_token)
     return empty()
 
 
@@ -266,17 +265,9 @@ def _admin_out(user: User, managed: list[int]) -> AdminUserOut:
     return AdminUserOut(**_user_out(user, managed).model_dump(), is_active=user.is_active)
 
 
-async def _token_pair(settings: Settings, user: User) -> dict[str, object]:
-    now = utcnow()
-    token = await refresh.start_family(user, settings.refresh_token_ttl_seconds, now=now)
-    return _pair(settings, user, token, now)
-
-
-def _pair(settings: Settings, user: User, refresh_token: str, now: datetime) -> dict[str, object]:
-    principal = Principal(user.id, Role(user.role))
-    ttl = settings.access_token_ttl_seconds
-    access = issue(settings.jwt_secret, principal, TokenKind.ACCESS, ttl, now=now)
-    return TokenPair(access_token=access, refresh_token=refresh_token, expires_in=ttl).model_dump()
+def _tokens(pair: dict[str, object]) -> HTTPResponse:
+    """Token responses are never cached (RFC 6749 §5.1)."""
+    return json(pair, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def _settings(request: Request) -> Settings:

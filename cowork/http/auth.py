@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from sanic import Request
 
+from cowork.accounts.epochs import current_principal
 from cowork.accounts.tokens import InvalidTokenError, Principal, Role, TokenKind, verify
-from cowork.domain.problems import Problem
+from cowork.domain.problems import DomainError, Problem
 from cowork.http.context import services
 from cowork.store.models import User
+
+_INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def bearer_token(request: Request) -> str | None:
@@ -18,26 +21,39 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def require_user(request: Request) -> Principal:
-    """The authenticated principal, or 401."""
-    cached: Principal | None = getattr(request.ctx, "principal", None)
-    if cached is not None:
-        return cached
+async def authenticate(request: Request) -> None:
+    """Middleware: judge a bearer token once per request, against the user's current state.
+
+    The outcome waits in `request.ctx` for `require_user`; a public endpoint ignores it.
+    """
+    request.ctx.principal = None
+    request.ctx.auth_error = None
     token = bearer_token(request)
     if token is None:
-        raise Problem.UNAUTHORIZED.error(
-            "Send an access token as `Authorization: Bearer <token>`.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return
+    node = services(request)
     try:
-        principal = verify(services(request).settings.jwt_secret, token, TokenKind.ACCESS)
+        claimed = verify(node.settings.jwt_secret, token, TokenKind.ACCESS)
+        request.ctx.principal = await current_principal(node.users, claimed)
     except InvalidTokenError as exc:
-        raise exc.problem.error(
-            "The access token is not valid.",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from exc
-    request.ctx.principal = principal
-    return principal
+        request.ctx.auth_error = exc.problem.error(
+            "The access token is not valid.", headers=_INVALID
+        )
+    except DomainError as exc:
+        request.ctx.auth_error = exc
+
+
+def require_user(request: Request) -> Principal:
+    """The authenticated principal (as the user is now), or 401/403."""
+    principal: Principal | None = request.ctx.principal
+    if principal is not None:
+        return principal
+    if request.ctx.auth_error is not None:
+        raise request.ctx.auth_error
+    raise Problem.UNAUTHORIZED.error(
+        "Send an access token as `Authorization: Bearer <token>`.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def require_role(request: Request, *roles: Role) -> Principal:

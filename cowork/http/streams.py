@@ -13,7 +13,8 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from sanic_ext.extensions.openapi import openapi
 
-from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, issue, utcnow, verify
+from cowork.accounts.epochs import current_principal
+from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, issue, verify
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.context import services
@@ -22,6 +23,7 @@ from cowork.realtime.channels import Channel, ChannelKind
 from cowork.realtime.follow import Resync, follow, parse_event_id
 from cowork.realtime.hub import Hub, SubscriberGoneError
 from cowork.realtime.presence import Presence
+from cowork.realtime.rights import StreamRight
 from cowork.realtime.websocket import WebsocketSession
 from cowork.store.models import Location, Space
 
@@ -50,11 +52,10 @@ class CheckoutOut(PresenceOut):
 @doc("A short-lived token for /streams/me and the websocket", tag="streams", response=StreamToken)
 async def stream_token(request: Request) -> HTTPResponse:
     principal = require_user(request)
-    ttl = services(request).settings.stream_token_ttl_seconds
-    token = issue(
-        services(request).settings.jwt_secret, principal, TokenKind.STREAM, ttl, now=utcnow()
-    )
-    return json({"token": token, "expires_in": ttl})
+    node = services(request)
+    ttl = node.settings.stream_token_ttl_seconds
+    token = issue(node.settings.jwt_secret, principal, TokenKind.STREAM, ttl, now=node.clock.now())
+    return json({"token": token, "expires_in": ttl}, headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/api/v1/streams/locations/<location_id:int>")
@@ -85,8 +86,8 @@ async def space_stream(request: Request, space_id: int) -> HTTPResponse | None:
     errors=(401,),
 )
 async def my_stream(request: Request) -> HTTPResponse | None:
-    principal = stream_principal(request, request.args.get("token"))
-    await serve_sse(request, Channel(ChannelKind.USER, principal.user_id))
+    principal = await stream_principal(request, request.args.get("token"))
+    await serve_sse(request, Channel(ChannelKind.USER, principal.user_id), principal)
     return None
 
 
@@ -143,19 +144,27 @@ async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
         metrics=node.metrics,
         registry=node.registry,
         fx=node,
+        users=node.users,
         abort=lambda: abort_transport(request),
     )
     await session.run()
 
 
-def stream_principal(request: Request, token: str | None) -> Principal:
-    """The member a stream token names, or 401 before any stream starts."""
+async def stream_principal(request: Request, token: str | None) -> Principal:
+    """The member a stream token names, as they are now, or 401 before any stream starts."""
     if not token:
         raise Problem.UNAUTHORIZED.error("Pass `?token=` from POST /streams/token.")
+    node = services(request)
     try:
-        return verify(services(request).settings.jwt_secret, token, TokenKind.STREAM)
+        claimed = verify(node.settings.jwt_secret, token, TokenKind.STREAM)
     except InvalidTokenError as exc:
         raise exc.problem.error("The stream token is not valid; get a new one.") from exc
+    return await current_principal(node.users, claimed)
+
+
+def end_frame(reason: str) -> str:
+    """The last event of a stream whose right ended (the client must not simply reconnect)."""
+    return f'event: end\ndata: {{"type":"end","reason":"{reason}"}}\n\n'
 
 
 def abort_transport(request: Request) -> None:
@@ -184,7 +193,7 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
-async def serve_sse(request: Request, channel: Channel) -> None:
+async def serve_sse(request: Request, channel: Channel, owner: Principal | None = None) -> None:
     hub = hub_of(request)
     after = parse_event_id(
         request.headers.get("last-event-id") or request.args.get("last_event_id")
@@ -195,6 +204,11 @@ async def serve_sse(request: Request, channel: Channel) -> None:
     sub = hub.subscribe(channel, on_overflow=lambda: abort_transport(request))
     gauge = services(request).metrics.connections.labels("sse")
     gauge.inc()
+    right = (
+        StreamRight(services(request).users, owner, services(request).clock, sub.close)
+        if owner is not None
+        else None
+    )
     try:
         await response.send(f"retry: 2000\n: connected {channel.name}\n\n")
         async for item in follow(hub, sub, after, settings.heartbeat_seconds):
@@ -204,12 +218,16 @@ async def serve_sse(request: Request, channel: Channel) -> None:
                 await response.send(resync_frame(item.head))
             else:
                 await response.send(item.sse())
-    except SubscriberGoneError:
-        pass
+    except SubscriberGoneError as gone:
+        if right is not None and right.ended == gone.reason:
+            with contextlib.suppress(Exception):
+                await response.send(end_frame(gone.reason))
     except (NatsError, TimeoutError) as exc:
         # NATS failed mid-replay: end the stream; the client resumes from its last id.
         log.warning("stream %s ended: %s", channel.name, exc or type(exc).__name__)
     finally:
+        if right is not None:
+            right.release()
         gauge.dec()
         hub.unsubscribe(sub)
         with contextlib.suppress(Exception):

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from nats.errors import Error as NatsError
 from websockets.exceptions import ConnectionClosed
 
-from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, verify
+from cowork.accounts.epochs import UserStates, current_principal
+from cowork.accounts.tokens import Principal, TokenKind, verify
 from cowork.actions import kiosks as kiosk_actions
 from cowork.actions.effects import Effects
 from cowork.actors.kiosk import check_in_by_kiosk
@@ -30,6 +31,7 @@ from cowork.metrics import Metrics
 from cowork.realtime.channels import Channel, ChannelError, ChannelKind
 from cowork.realtime.follow import Resync, follow
 from cowork.realtime.hub import Hub, Subscriber, SubscriberGoneError
+from cowork.realtime.rights import REVOKED, TOKEN_EXPIRED, StreamRight
 from cowork.store import kiosks
 from cowork.store.models import Location, Space
 
@@ -58,9 +60,12 @@ class WebsocketSession:
         metrics: Metrics,
         registry: ActorRegistry,
         fx: Effects,
+        users: UserStates,
         abort: Callable[[], None],
     ) -> None:
         self._fx = fx
+        self._users = users
+        self._right: StreamRight | None = None
         self.ws = ws
         self.hub = hub
         self.settings = settings
@@ -87,6 +92,8 @@ class WebsocketSession:
             pass
         finally:
             gauge.dec()
+            if self._right is not None:
+                self._right.release()
             tasks = [watchdog]
             for sub, task in self._subs.values():
                 self.hub.unsubscribe(sub)
@@ -138,10 +145,14 @@ class WebsocketSession:
             return
         if token.count(".") == 2:  # a JWT: only stream tokens open a socket
             try:
-                self.principal = verify(self.settings.jwt_secret, token, TokenKind.STREAM)
-            except InvalidTokenError as exc:
-                await self.error(exc.reason, "The stream token is not valid.", ref)
+                claimed = verify(self.settings.jwt_secret, token, TokenKind.STREAM)
+                self.principal = await current_principal(self._users, claimed)
+            except DomainError as exc:
+                await self.error(exc.code, "The stream token is not valid.", ref)
                 return
+            if self._right is not None:
+                self._right.release()
+            self._right = StreamRight(self._users, self.principal, self._fx.clock, self._lose_right)
             await self.send(_with_ref({"type": "auth_ok", "as": "member"}, ref))
             return
         kiosk = await kiosks.kiosk_for_token(token)
@@ -166,6 +177,10 @@ class WebsocketSession:
             return
         if channel.name in self._subs:
             await self.error("already_subscribed", f"Already on {channel.name}.", ref)
+            return
+        if len(self._subs) >= self.settings.ws_max_channels:
+            limit = self.settings.ws_max_channels
+            await self.error("too_many_channels", f"At most {limit} channels per socket.", ref)
             return
         if not await _exists(channel):
             await self.error("not_found", f"No such {channel.kind.value}.", ref)
@@ -203,7 +218,11 @@ class WebsocketSession:
                 else:
                     await self.send(prefix + item.json + "}")
         except SubscriberGoneError as exc:
-            if exc.reason == "shutdown":
+            if exc.reason in (TOKEN_EXPIRED, REVOKED):
+                ended = {"type": "ended", "channel": sub.channel.name, "reason": exc.reason}
+                with contextlib.suppress(Exception):
+                    await self.send(ended)
+            elif exc.reason == "shutdown":
                 with contextlib.suppress(Exception):
                     await self.ws.close(CLOSE_GOING_AWAY, "server shutting down")
         except ConnectionClosed:
@@ -244,6 +263,13 @@ class WebsocketSession:
                     await self.error("kiosk_revoked", "This kiosk was revoked.")
                     await self.ws.close(CLOSE_KIOSK_REVOKED, "kiosk revoked")
                 return
+
+    def _lose_right(self, reason: str) -> None:
+        """The member's token expired or their right ended: personal channels end now."""
+        self.principal = None
+        for sub, _ in self._subs.values():
+            if sub.channel.is_personal:
+                sub.close(reason)
 
     def _abort(self) -> None:
         self._abort_connection()

@@ -23,6 +23,7 @@ class User(Timestamped):
     name = fields.CharField(max_length=120)
     role = fields.CharField(max_length=16, default="member", db_index=True)
     is_active = fields.BooleanField(default=True)
+    auth_epoch = fields.IntField(default=0)  # bumped when existing tokens must stop working
     stripe_customer_id = fields.CharField(max_length=64, null=True)
     managed_locations: fields.ManyToManyRelation[Location] = fields.ManyToManyField(
         "models.Location", related_name="managers", through="location_manager"
@@ -122,6 +123,7 @@ class Booking(Timestamped):
     deadline_at = fields.DatetimeField(null=True)
     checked_in_at = fields.DatetimeField(null=True)
     cancel_reason = fields.CharField(max_length=32, null=True)
+    cancel_note = fields.CharField(max_length=200, null=True)
     expiring_notified_at = fields.DatetimeField(null=True)
 
     class Meta:
