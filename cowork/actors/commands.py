@@ -37,9 +37,12 @@ class PlaceHold:
 
 @dataclass(frozen=True, slots=True)
 class Confirm:
-    """Payment succeeded (or a late payment arrived for a lapsed hold)."""
+    """Payment succeeded (or a late payment arrived for a lapsed hold): confirm only if what
+    was paid is the booking's price at this moment."""
 
     booking_id: int
+    amount_cents: int
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)

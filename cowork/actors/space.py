@@ -41,6 +41,7 @@ from cowork.domain.errors import (
     BookingChangedError,
     BookingNotFoundError,
     ForbiddenError,
+    PaymentMismatchError,
     RescheduleCostsMoreError,
     SlotTakenError,
     SpaceInactiveError,
@@ -121,8 +122,8 @@ class SpaceActor(Actor[Command]):
         match message:
             case PlaceHold():
                 return await self._place_hold(message)
-            case Confirm(booking_id):
-                return await self._confirm(booking_id)
+            case Confirm():
+                return await self._confirm(message)
             case Release(booking_id):
                 return await self._release(booking_id)
             case Cancel(requester, booking_id, reason, idem):
@@ -210,9 +211,15 @@ class SpaceActor(Actor[Command]):
             slot, tz=rules.tz, hourly_cents=rules.hourly_cents, daily_cents=rules.daily_cents
         )
 
-    async def _confirm(self, booking_id: int) -> BookingRow:
+    async def _confirm(self, cmd: Confirm) -> BookingRow:
         """Payment succeeded. A lapsed hold is revived if its slot is still free."""
-        row = await self._get(booking_id)
+        row = await self._get(cmd.booking_id)
+        if (cmd.amount_cents, cmd.currency.upper()) != (row.price_cents, row.currency):
+            raise PaymentMismatchError(
+                "the amount paid is not the booking's price",
+                price_cents=row.price_cents,
+                paid_cents=cmd.amount_cents,
+            )
         if row.status is BookingStatus.EXPIRED:
             self.memory.raise_if_taken(Slot(row.starts_at, row.ends_at), self.clock.now())
         return await self._apply(row, BookingAction.CONFIRM, expires_at=None)

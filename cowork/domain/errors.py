@@ -51,6 +51,10 @@ class RescheduleCostsMoreError(ConflictError):
     problem = Problem.RESCHEDULE_COSTS_MORE
 
 
+class PaymentMismatchError(ConflictError):
+    problem = Problem.PAYMENT_MISMATCH
+
+
 class SpaceInactiveError(ConflictError):
     problem = Problem.SPACE_INACTIVE
 

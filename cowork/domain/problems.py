@@ -153,6 +153,11 @@ class Problem(Enum):
     SELF_LOCKOUT = (409, "Cannot demote or deactivate yourself", "Another admin must do it.")
     NOT_A_MANAGER = (422, "Only managers manage locations", "Set role to manager first.")
     # -- payments ----------------------------------------------------------------------------
+    PAYMENT_MISMATCH = (
+        409,
+        "Payment does not match the price",
+        "The amount or currency paid differs from the booking's price; it is refunded in full.",
+    )
     BOOKING_NOT_PAYABLE = (409, "Only a held booking can be paid", "The booking is not held.")
     PAYMENT_NOT_REFUNDABLE = (409, "Only a paid payment can be refunded", "Nothing was paid.")
     REFUND_EXCEEDS_REMAINING = (

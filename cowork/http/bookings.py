@@ -36,6 +36,7 @@ from cowork.http.parsing import (
     parse_body,
     parse_query,
 )
+from cowork.payments.checkout import follow_price
 from cowork.store.bookings import BookingJson, BookingRow, floor_snapshot, get_booking
 from cowork.store.models import Booking
 
@@ -179,10 +180,10 @@ async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResp
 async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
     body = parse_body(request, SlotBody)
-    row = await services(request).registry.ask(
-        space_id,
-        Reschedule(requester, booking_id, body.start, body.end, request.ctx.idempotency_id),
-    )
+    node = services(request)
+    command = Reschedule(requester, booking_id, body.start, body.end, request.ctx.idempotency_id)
+    row: BookingRow = await node.registry.ask(space_id, command)
+    await follow_price(node.payments, row)
     return _booking(row)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from cowork.actors.space import BookingNotFoundError
-from cowork.domain.errors import ConflictError
+from cowork.domain.errors import BookingNotFoundError, ConflictError, DomainError
 from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.payments import records
@@ -13,6 +13,8 @@ from cowork.payments.context import Payments
 from cowork.payments.records import PaymentRow
 from cowork.store.bookings import BookingRow, get_booking
 from cowork.store.db import db
+
+log = logging.getLogger("cowork.payments.checkout")
 
 
 class BookingNotPayableError(ConflictError):
@@ -65,6 +67,19 @@ async def start_payment(payments: Payments, user_id: int, booking_id: int) -> Ch
         status="requires_payment",
     )
     return Checkout(row, created=row.stripe_payment_intent_id == intent.id)
+
+
+async def follow_price(payments: Payments, booking: BookingRow) -> None:
+    """A held booking's price changed (rescheduled): its open PaymentIntent asks the new
+    amount, so the old client secret cannot buy the new slot. Best effort: if Stripe cannot
+    be reached, the webhook still refuses a payment that is not the price (and refunds it)."""
+    payment = await records.payment_for_booking(booking.id)
+    if payment is None or booking.status is not BookingStatus.HELD or payments.gateway is None:
+        return
+    try:
+        await _reprice(payments, payment, booking)
+    except DomainError as exc:
+        log.warning("payment of booking %s not repriced: %s", booking.id, exc.detail)
 
 
 async def _reprice(payments: Payments, payment: PaymentRow, booking: BookingRow) -> PaymentRow:

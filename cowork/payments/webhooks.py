@@ -17,19 +17,29 @@ import stripe
 from tortoise.transactions import in_transaction
 
 from cowork.actors.commands import SYSTEM, Cancel, Confirm, Release
-from cowork.actors.space import BookingChangedError
-from cowork.domain.errors import DomainError, InvalidTransitionError, SlotTakenError
+from cowork.domain.errors import (
+    BookingChangedError,
+    DomainError,
+    InvalidTransitionError,
+    PaymentMismatchError,
+    SlotTakenError,
+)
 from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.payments import records
 from cowork.payments.context import Payments
 from cowork.payments.records import PaymentRow
 from cowork.payments.refunds import request_refund, tell_member, void_key
+from cowork.store import audit
 from cowork.store.bookings import BookingRow, get_booking
 
 log = logging.getLogger("cowork.payments.webhooks")
 
 TOLERANCE_SECONDS = 300
+# Why a payment is refunded in full instead of confirming its booking.
+SLOT_LOST = "slot_lost"  # paid after the hold lapsed and someone else took the slot
+MISMATCH = "payment_mismatch"  # the amount or currency paid is not the booking's price
+VOID = "booking_void"  # the booking was cancelled before the money arrived
 SETTLED = frozenset(
     {
         BookingStatus.CONFIRMED,
@@ -104,8 +114,9 @@ async def intent_succeeded(payments: Payments, event: dict[str, Any]) -> None:
         return
     booking = await get_booking(payment.booking_id)
     assert booking is not None  # payments.booking_id is a foreign key
-    if await _owes_refund(payments, payment, booking):
-        await _give_back(payments, payment, booking)
+    reason = await _refund_reason(payments, payment, booking, intent)
+    if reason is not None:
+        await _give_back(payments, payment, booking, reason)
         await _record(event)
         return
     async with in_transaction() as conn:
@@ -113,48 +124,70 @@ async def intent_succeeded(payments: Payments, event: dict[str, Any]) -> None:
         await records.record_event(conn, event["id"], event["type"])
 
 
-async def _owes_refund(payments: Payments, payment: PaymentRow, booking: BookingRow) -> bool:
-    """Confirm the booking if it can still be had; True if the money must go back instead."""
+def _paid(intent: dict[str, Any]) -> tuple[int, str]:
+    """What the intent actually collected, and in which currency."""
+    received = intent.get("amount_received")
+    amount = received if isinstance(received, int) else intent.get("amount")
+    return (amount if isinstance(amount, int) else -1), str(intent.get("currency") or "")
+
+
+async def _refund_reason(
+    payments: Payments, payment: PaymentRow, booking: BookingRow, intent: dict[str, Any]
+) -> str | None:
+    """Confirm the booking if the money buys it; else why the money must go back."""
     if booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        amount, currency = _paid(intent)
         try:
-            await payments.registry.ask(booking.space_id, Confirm(booking.id))
-            return False
+            await payments.registry.ask(booking.space_id, Confirm(booking.id, amount, currency))
+            return None
+        except PaymentMismatchError:
+            log.warning(
+                "booking %s paid %s %s: not its price; refunding", booking.id, amount, currency
+            )
+            return MISMATCH
         except SlotTakenError:
             log.info("booking %s paid after its slot was taken: refunding", booking.id)
-            return True
+            return SLOT_LOST
         except (InvalidTransitionError, BookingChangedError):
             fresh = await get_booking(booking.id)
             assert fresh is not None
             booking = fresh  # changed meanwhile (another delivery, a cancel): judge again
     if booking.status in SETTLED:
-        return False
+        return None
     # Cancelled: before it was paid (the money buys nothing), or by an earlier delivery of
-    # this very event that lost the slot (its refund exists under the void key).
-    return (
-        not payment.paid
-        or booking.cancel_reason == "slot_lost"
-        or await records.refund_by_key(void_key(booking.id)) is not None
-    )
+    # this very event (its refund exists under the void key, and says why).
+    earlier = await records.refund_by_key(void_key(booking.id))
+    if earlier is not None:
+        return earlier.reason
+    if booking.cancel_reason in (SLOT_LOST, MISMATCH):
+        return booking.cancel_reason
+    return VOID if not payment.paid else None
 
 
-async def _give_back(payments: Payments, payment: PaymentRow, booking: BookingRow) -> None:
-    """Refund in full (keyed: once), then cancel the lapsed booking as slot_lost."""
-    fresh = await get_booking(booking.id)
-    assert fresh is not None
-    lost = fresh.status is not BookingStatus.CANCELLED or fresh.cancel_reason == "slot_lost"
-    await request_refund(
+async def _give_back(
+    payments: Payments, payment: PaymentRow, booking: BookingRow, reason: str
+) -> None:
+    """Refund in full (keyed: once), release a hold the money could not buy, audit it."""
+    refund = await request_refund(
         payments,
         payment.id,
         payment.amount_cents,
-        reason="slot_lost" if lost else "booking_void",
+        reason=reason,
         key=void_key(booking.id),
         settle=True,
     )
+    fresh = await get_booking(booking.id)
+    assert fresh is not None
     if fresh.status in (BookingStatus.EXPIRED, BookingStatus.HELD):
         try:
-            await payments.registry.ask(booking.space_id, Cancel(SYSTEM, booking.id, "slot_lost"))
+            await payments.registry.ask(booking.space_id, Cancel(SYSTEM, booking.id, reason))
         except (InvalidTransitionError, BookingChangedError):
-            log.info("booking %s changed before it could be cancelled as slot_lost", booking.id)
+            log.info("booking %s changed before it could be released (%s)", booking.id, reason)
+    async with in_transaction() as conn:
+        after = {"reason": reason, "refund_id": refund.id, "amount_cents": refund.amount_cents}
+        await audit.record(
+            conn, None, "refund_in_full", "payment", payment.id, booking.location_id, None, after
+        )
 
 
 async def intent_failed(payments: Payments, event: dict[str, Any]) -> None:

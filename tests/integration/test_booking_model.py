@@ -146,8 +146,15 @@ async def test_random_commands_follow_the_model(engine, steps):
             target = ids[a % len(ids)]
             rec = model[target]
             revivable = rec[2] == "expired" and not live_overlap(rec[0], rec[1], ignore=target)
+            price = (
+                await db().execute_query_dict(
+                    "SELECT price_cents, currency FROM bookings WHERE id = $1", [target]
+                )
+            )[0]
             try:
-                await registry.ask(space.id, Confirm(target))
+                await registry.ask(
+                    space.id, Confirm(target, price["price_cents"], price["currency"])
+                )
                 assert rec[2] == "held" or revivable
                 rec[2] = "confirmed"
             except DomainError:
