@@ -26,7 +26,8 @@ import httpx
 
 from bench.booking import seed, token
 from bench.common import Job, Result, Stack, availability_job, hold_job, load, node, stack
-from cowork.cluster import Server, haproxy_argv, haproxy_env, servers_cfg
+from cowork.cluster.haproxy import Server, haproxy_argv, haproxy_env, servers_cfg
+from cowork.config import Settings
 from cowork.devstack import free_port, wait_for_port, wait_http_ok
 
 
@@ -41,7 +42,7 @@ def haproxy(urls: list[str], root: Path) -> Iterator[str]:
     cfg.write_text(servers_cfg(servers))
     log = (root / f"haproxy-{port}.log").open("ab")
     proc = subprocess.Popen(
-        haproxy_argv(cfg),
+        haproxy_argv(Settings.read(os.environ), cfg),
         env=haproxy_env(os.environ, port, stats, login_rate=10_000),
         stdout=log,
         stderr=subprocess.STDOUT,

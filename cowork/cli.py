@@ -1,57 +1,64 @@
-"""`cowork dev | serve | migrate | seed | cluster`."""
+"""`cowork dev | serve | migrate | seed | cluster [stack | node I | haproxy]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
-import secrets
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from types import FrameType
 
-from cowork import logs
-from cowork.config import ConfigError, Settings
+from cowork import bootstrap, logs
+from cowork.config import LOCAL_DEFAULTS, ConfigError, Settings, process_environ
 
 log = logging.getLogger("cowork.cli")
 
+Handler = Callable[[argparse.Namespace, Mapping[str, str]], int]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cowork", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    dev = commands.add_parser("dev", help="run everything locally on embedded services")
-    dev.add_argument("--reset", action="store_true", help="wipe the data dir first")
-    dev.add_argument("--port", type=int, default=None)
-    commands.add_parser("serve", help="serve one node (settings from the environment)")
-    commands.add_parser("migrate", help="apply database migrations")
-    commands.add_parser("seed", help="insert demo data into an empty database")
-    cluster = commands.add_parser("cluster", help="N nodes behind HAProxy on embedded services")
-    cluster.add_argument("--nodes", type=int, default=3)
-    args = parser.parse_args(argv)
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "dev": _dev,
-        "serve": _serve,
-        "migrate": _migrate,
-        "seed": _seed,
-        "cluster": _cluster,
-    }
+    args = _parser().parse_args(argv)
+    handler: Handler = args.handler
     try:
-        return handlers[args.command](args)
+        return handler(args, process_environ())
     except ConfigError as exc:
         print(f"cowork: configuration error: {exc}", file=sys.stderr)
         return 2
 
 
-def _settings(environ: dict[str, str] | None = None) -> Settings:
-    return Settings.from_env(environ if environ is not None else dict(os.environ))
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cowork", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run everything locally on embedded services")
+    dev.add_argument("--reset", action="store_true", help="wipe the data dir first")
+    dev.add_argument("--port", type=int, default=None)
+    dev.set_defaults(handler=_dev)
+    serve = commands.add_parser("serve", help="serve one node (settings from the environment)")
+    serve.set_defaults(handler=_serve)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
+    seed = commands.add_parser("seed", help="insert demo data into an empty database")
+    seed.set_defaults(handler=_seed)
+    cluster = commands.add_parser("cluster", help="N nodes behind HAProxy on embedded services")
+    cluster.add_argument("--nodes", type=int, default=3)
+    cluster.set_defaults(handler=_cluster)
+    # The same pieces as separate processes, for the Procfile (honcho).
+    roles = cluster.add_subparsers(dest="role", metavar="[stack | node I | haproxy]")
+    stack = roles.add_parser("stack", help="embedded services; migrate, seed; wait")
+    stack.set_defaults(handler=_cluster_stack)
+    node = roles.add_parser("node", help="node-I, once the stack is up")
+    node.add_argument("index", type=int)
+    node.set_defaults(handler=_cluster_node)
+    proxy = roles.add_parser("haproxy", help="HAProxy in front of --nodes nodes")
+    proxy.add_argument("--nodes", type=int, default=3)
+    proxy.set_defaults(handler=_cluster_haproxy)
+    return parser
 
 
-def _serve(_: argparse.Namespace) -> int:
-    settings = _settings()
+def _serve(_: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    settings = Settings.from_env(environ)
     logs.configure(settings.log_json)
     run_server(settings)
     return 0
@@ -79,93 +86,43 @@ def _dump_tasks() -> None:
         task.print_stack(limit=8, file=sys.stderr)
 
 
-def _migrate(_: argparse.Namespace) -> int:
-    settings = _settings()
+def _migrate(_: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    settings = Settings.from_env(environ)
     logs.configure(settings.log_json)
-    applied = asyncio.run(_migrate_async(settings))
+    applied = asyncio.run(bootstrap.migrate(settings))
     print(f"migrations applied: {applied or 'none pending'}")
     return 0
 
 
-async def _migrate_async(settings: Settings) -> list[str]:
-    from cowork.store.db import migrate
-
-    return await migrate(settings)
-
-
-def _seed(_: argparse.Namespace) -> int:
-    settings = _settings()
+def _seed(_: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    settings = Settings.from_env(environ)
     logs.configure(settings.log_json)
-    report = asyncio.run(_seed_async(settings))
-    print(report)
+    print(asyncio.run(bootstrap.seed(settings)))
     return 0
-
-
-async def _seed_async(settings: Settings) -> object:
-    from cowork.seed import seed_demo
-    from cowork.store.db import close_orm, init_orm
-
-    await init_orm(settings)
-    try:
-        return await seed_demo(settings.demo_password)
-    finally:
-        await close_orm()
-
-
-def dev_secrets(data_dir: Path) -> dict[str, str]:
-    """Secrets for local use, generated once and kept (0600) under the data dir."""
-    path = data_dir / "secrets.json"
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        return stored
-    data_dir.mkdir(parents=True, exist_ok=True)
-    values = {
-        "JWT_SECRET": secrets.token_urlsafe(32),
-        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
-    }
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
-    return values
 
 
 def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def _dev(args: argparse.Namespace) -> int:
+def _dev(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from cowork.devstack import embedded_stack, wipe
 
     # Until the server installs its own handlers, SIGTERM must still unwind `finally` blocks.
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    env = dict(os.environ)
-    env.setdefault("COWORK_ENV", "dev")
-    env.setdefault("COWORK_LOG_FORMAT", "text")
-    if args.port:
-        env["PORT"] = str(args.port)
-    data_dir = Path(env.get("COWORK_DATA_DIR", ".cowork")).resolve()
+    data_dir = Settings.read({**LOCAL_DEFAULTS, **environ}).data_dir.resolve()
     if args.reset:
         wipe(data_dir)
-    for key, value in dev_secrets(data_dir).items():
-        env.setdefault(key, value)
-    logs.configure(env["COWORK_LOG_FORMAT"] == "json")
-    with embedded_stack(data_dir, environ=env) as stack:
-        env.update(stack.env)
-        settings = _settings(env)
-        asyncio.run(_prepare_dev(settings))
+    settings = bootstrap.local_settings(environ, LOCAL_DEFAULTS, data_dir)
+    if args.port:
+        settings = replace(settings, port=args.port)
+    logs.configure(settings.log_json)
+    with embedded_stack(data_dir, settings) as stack:
+        settings = stack.services.apply(settings).checked()
+        asyncio.run(bootstrap.prepare_local(settings))
         _banner(settings)
         run_server(settings)
     return 0
-
-
-async def _prepare_dev(settings: Settings) -> None:
-    from cowork.payments.dev import register_local_webhook
-
-    await _migrate_async(settings)
-    from tortoise import Tortoise
-
-    await Tortoise.close_connections()
-    await _seed_async(settings)
-    await register_local_webhook(settings)
 
 
 def _banner(settings: Settings) -> None:
@@ -183,10 +140,28 @@ def _banner(settings: Settings) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _cluster(args: argparse.Namespace) -> int:
-    from cowork.cluster import run_cluster
+def _cluster(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from cowork.cluster.run import run_cluster
 
-    return run_cluster(args.nodes)
+    return run_cluster(environ, args.nodes)
+
+
+def _cluster_stack(_: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from cowork.cluster.roles import role_stack
+
+    return role_stack(environ)
+
+
+def _cluster_node(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from cowork.cluster.roles import role_node
+
+    role_node(environ, args.index)
+
+
+def _cluster_haproxy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from cowork.cluster.roles import role_haproxy
+
+    role_haproxy(environ, args.nodes)
 
 
 if __name__ == "__main__":  # pragma: no cover

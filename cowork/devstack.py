@@ -16,9 +16,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from cowork.config import Settings
 
 log = logging.getLogger("cowork.devstack")
 
@@ -65,7 +67,7 @@ def wait_http_ok(
     return wait_until(ok, timeout=timeout, alive=alive)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -89,14 +91,14 @@ def kill_stale(pidfile: Path, marker: str) -> bool:
     except (OSError, ValueError, IndexError):
         return False
     pidfile.unlink(missing_ok=True)
-    if not _pid_alive(pid) or marker not in _cmdline(pid):
+    if not pid_alive(pid) or marker not in _cmdline(pid):
         return False
     log.warning("stopping stale %s (pid %s) left by an earlier run", marker, pid)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     return True
 
@@ -106,6 +108,9 @@ class ChildProcess:
     name: str
     proc: subprocess.Popen[bytes]
     pidfile: Path
+
+    def is_running(self) -> bool:
+        return self.proc.poll() is None
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.proc.poll() is None:
@@ -118,14 +123,26 @@ class ChildProcess:
         self.pidfile.unlink(missing_ok=True)
 
 
-def spawn(name: str, argv: list[str], run_dir: Path, marker: str) -> ChildProcess:
+def spawn(
+    name: str,
+    argv: list[str],
+    run_dir: Path,
+    marker: str,
+    env: Mapping[str, str] | None = None,
+) -> ChildProcess:
+    """Start a child with its log and pid file under run_dir (after stopping a stale one)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     pidfile = run_dir / f"{name}.pid"
     kill_stale(pidfile, marker)
-    logfile = (run_dir / f"{name}.log").open("ab")
-    # Own session: a Ctrl-C in the terminal reaches only us; we stop children in order.
-    proc = subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
-    logfile.close()
+    with (run_dir / f"{name}.log").open("ab") as logfile:
+        # Own session: a Ctrl-C in the terminal reaches only us; we stop children in order.
+        proc = subprocess.Popen(
+            argv,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+        )
     pidfile.write_text(str(proc.pid))
     return ChildProcess(name, proc, pidfile)
 
@@ -169,11 +186,36 @@ class EmbeddedPostgres:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)
 
 
+@dataclass(frozen=True)
+class Services:
+    """The URLs of the services a stack started ("" where settings already named one)."""
+
+    database_url: str = ""
+    nats_url: str = ""
+    localstripe_url: str = ""
+
+    def apply(self, settings: Settings) -> Settings:
+        """`settings` pointed at these services."""
+        if self.database_url:
+            settings = replace(settings, database_url=self.database_url)
+        if self.nats_url:
+            settings = replace(settings, nats_url=self.nats_url)
+        if self.localstripe_url:
+            settings = replace(
+                settings,
+                stripe_secret_key="sk_test_localstripe",
+                stripe_publishable_key="pk_test_localstripe",
+                stripe_api_base=self.localstripe_url,
+                stripe_js_url=f"{self.localstripe_url}/js.stripe.com/v3/",
+            )
+        return settings
+
+
 @dataclass
 class Stack:
-    """What `start_stack` started; `stop()` undoes all of it, newest first."""
+    """What `embedded_stack` started; `stop()` undoes all of it, newest first."""
 
-    env: dict[str, str] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
     children: list[ChildProcess] = field(default_factory=list)
     postgres: EmbeddedPostgres | None = None
 
@@ -236,29 +278,22 @@ def tune_for_tests(database_url: str) -> None:
 
 
 @contextlib.contextmanager
-def embedded_stack(
-    data_dir: Path, *, environ: dict[str, str], stripe: bool = True
-) -> Iterator[Stack]:
-    """Start whatever the environment does not already provide; stop it all on exit."""
+def embedded_stack(data_dir: Path, settings: Settings) -> Iterator[Stack]:
+    """Start whatever `settings` does not already point at; stop it all on exit."""
     stack = Stack()
     run_dir = data_dir / "run"
     try:
-        if not environ.get("DATABASE_URL"):
+        database_url = nats_url = localstripe_url = ""
+        if not settings.database_url:
             stack.postgres = EmbeddedPostgres(data_dir / "pgdata")
-            stack.env["DATABASE_URL"] = stack.postgres.start()
-        if not environ.get("NATS_URL"):
-            child, url = start_nats(run_dir, data_dir / "nats")
+            database_url = stack.postgres.start()
+        if not settings.nats_url:
+            child, nats_url = start_nats(run_dir, data_dir / "nats")
             stack.children.append(child)
-            stack.env["NATS_URL"] = url
-        if stripe and not environ.get("STRIPE_SECRET_KEY"):
-            child, url = start_localstripe(run_dir)
+        if not settings.stripe_secret_key:
+            child, localstripe_url = start_localstripe(run_dir)
             stack.children.append(child)
-            stack.env.update(
-                STRIPE_SECRET_KEY="sk_test_localstripe",
-                STRIPE_PUBLISHABLE_KEY="pk_test_localstripe",
-                STRIPE_API_BASE=url,
-                STRIPE_JS_URL=f"{url}/js.stripe.com/v3/",
-            )
+        stack.services = Services(database_url, nats_url, localstripe_url)
         yield stack
     finally:
         stack.stop()

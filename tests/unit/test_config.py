@@ -1,3 +1,6 @@
+from dataclasses import fields
+from pathlib import Path
+
 import pytest
 
 from cowork.config import ConfigError, Environment, Settings
@@ -58,3 +61,111 @@ def test_secrets_never_in_repr():
     )
     assert "a-real-secret" not in repr(s)
     assert "pw" not in repr(s)
+
+
+def every_field_changed() -> Settings:
+    """Settings in which every field differs from its default."""
+    return Settings(
+        env=Environment.TEST,
+        database_url="postgresql://u@h/db",
+        nats_url="nats://h:4222",
+        jwt_secret="j" * 32,
+        stripe_secret_key="sk_test_x",
+        stripe_publishable_key="pk_test_x",
+        stripe_webhook_secret="whsec_x",
+        stripe_api_base="http://127.0.0.1:9",
+        stripe_js_url="http://127.0.0.1:9/js",
+        node_id="node-7",
+        host="0.0.0.0",
+        port=9007,
+        hold_ttl_seconds=61,
+        no_show_grace_seconds=62,
+        expiring_soon_lead_seconds=63,
+        cors_origins=("https://a.example", "https://b.example"),
+        data_dir=Path("/var/lib/cowork"),
+        demo_password="another-demo",
+        db_pool_size=7,
+        mailbox_size=8,
+        login_attempts_per_minute=9,
+        proxies_count=2,
+        drain_grace_seconds=3.5,
+        drain_timeout_seconds=4.5,
+        log_json=False,
+        cluster_port=9080,
+        cluster_node_port_base=9100,
+        haproxy_binary="/usr/sbin/haproxy",
+        haproxy_config=Path("/etc/haproxy/cowork.cfg"),
+    )
+
+
+# Fields a child process is not given: they have no environment variable (yet).
+NOT_IN_THE_ENVIRONMENT = {
+    "stripe_timeout_seconds",
+    "refund_retry_seconds",
+    "access_token_ttl_seconds",
+    "refresh_token_ttl_seconds",
+    "stream_token_ttl_seconds",
+    "max_body_bytes",
+    "actor_idle_seconds",
+    "heartbeat_seconds",
+    "outbox_poll_seconds",
+    "client_queue_size",
+    "stream_max_age_seconds",
+    "stream_max_msgs",
+    "stream_max_bytes",
+    "stream_duplicate_window_seconds",
+    "relay_batch_size",
+    "replay_max_events",
+    "presence_interval_seconds",
+    "checkout_ttl_seconds",
+    "expiring_poll_seconds",
+    "idempotency_ttl_seconds",
+    "idempotency_lease_seconds",
+    "timer_max_sleep_seconds",
+}
+
+
+def test_to_env_gives_a_child_process_the_same_settings():
+    """Fault: `to_env` forgets a variable, so cluster nodes silently run on its default."""
+    settings = every_field_changed()
+    defaults = Settings()
+    unchanged = {
+        f.name
+        for f in fields(Settings)
+        if getattr(settings, f.name) == getattr(defaults, f.name)
+        and f.name not in NOT_IN_THE_ENVIRONMENT
+    }
+    assert unchanged == set(), "give these fields a value in every_field_changed()"
+    assert Settings.read(settings.to_env()) == settings
+
+
+def test_to_env_overrides_whatever_the_parent_environment_had():
+    """Fault: a parent's stray COWORK_* variable reaches a node the launcher configured."""
+    inherited = {"COWORK_NODE_ID": "parent", "PORT": "1", "COWORK_PROXIES_COUNT": "5"}
+    child = Settings.read({**inherited, **every_field_changed().to_env()})
+    assert (child.node_id, child.port, child.proxies_count) == ("node-7", 9007, 2)
+
+
+def test_cluster_and_haproxy_settings_come_from_the_environment():
+    s = Settings.read(
+        {
+            "COWORK_CLUSTER_PORT": "9080",
+            "COWORK_CLUSTER_NODE_PORT_BASE": "9100",
+            "COWORK_HAPROXY": "/usr/sbin/haproxy",
+            "COWORK_HAPROXY_CFG": "/etc/haproxy/cowork.cfg",
+        }
+    )
+    assert (s.cluster_port, s.cluster_node_port_base) == (9080, 9100)
+    assert s.haproxy_binary == "/usr/sbin/haproxy"
+    assert s.haproxy_config == Path("/etc/haproxy/cowork.cfg")
+    d = Settings.read({})
+    assert (d.cluster_port, d.cluster_node_port_base, d.haproxy_binary) == (8080, 8100, "")
+    assert d.haproxy_config.name == "haproxy.cfg" and d.haproxy_config.is_file()
+
+
+def test_read_does_not_check_but_from_env_does():
+    """Launchers read settings before the embedded stack exists; nodes must refuse them."""
+    unchecked = Settings.read({"JWT_SECRET": "a-real-secret-of-enough-length"})
+    assert unchecked.database_url == ""
+    with pytest.raises(ConfigError):
+        unchecked.checked()
