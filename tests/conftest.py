@@ -7,10 +7,12 @@ embedded PostgreSQL and a nats-server are started once per run and stopped at it
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,10 +32,17 @@ from cowork.store.db import close_orm, init_orm, migrate
 TEMPLATE = "cowork_template"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI timeout, `timeout`) should unwind like Ctrl-C, so session fixtures stop
     # the embedded PostgreSQL and NATS instead of leaving them running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # One temp root per checkout: pytest resets the shared /tmp/pytest-of-<user> to mode 0700
+    # at every start, which locks the embedded PostgreSQL (its own system user) of any other
+    # session running on the machine out of its data directory.
+    if config.option.basetemp is None:
+        digest = hashlib.sha1(str(config.rootpath).encode()).hexdigest()[:10]
+        config.option.basetemp = Path(tempfile.gettempdir()) / f"cowork-pytest-{digest}"
 
 
 _db_numbers = itertools.count(1)

@@ -122,6 +122,7 @@ NOT_IN_THE_ENVIRONMENT = {
     "idempotency_ttl_seconds",
     "idempotency_lease_seconds",
     "timer_max_sleep_seconds",
+    "ws_max_channels",
 }
 
 
