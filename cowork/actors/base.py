@@ -1,7 +1,9 @@
 """A small actor: one task, a bounded mailbox, one message at a time.
 
 `ask` awaits the reply; `tell` does not. A domain error goes back to the caller and the actor
-lives on; any other error stops the actor (the registry logs it and starts a fresh one).
+lives on. Any other error is a poison message: it fails that message alone (the caller gets
+`ActorCrashedError`), the actor stops, and the messages still queued behind it are handed to
+its successor (the registry starts one from the database), so nobody else's request fails.
 """
 
 from __future__ import annotations
@@ -37,22 +39,33 @@ class ActorStoppedError(Exception):
     """The actor stopped before it could take or finish the message."""
 
 
-_Envelope = tuple[Any, "asyncio.Future[Any] | None"]
+class ActorCrashedError(Exception):
+    """This very message crashed the actor (a bug, or the database went away mid-write)."""
+
+    def __init__(self, name: str, cause: BaseException) -> None:
+        super().__init__(f"{name} failed: {cause!r}")
+        self.cause = cause
+
+
+Envelope = tuple[Any, "asyncio.Future[Any] | None"]
 
 
 class Actor(Generic[M]):
     name: str = "actor"
 
     def __init__(self, mailbox_size: int, idle_seconds: float | None = None) -> None:
-        self._mailbox: asyncio.Queue[_Envelope] = asyncio.Queue(maxsize=mailbox_size)
+        self._mailbox: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=mailbox_size)
         self._idle_seconds = idle_seconds
         self._task: asyncio.Task[None] | None = None
         self.state = ActorState.NEW
-        self.on_exit: Callable[[Actor[M], BaseException | None], None] | None = None
+        self.on_exit: Callable[[Actor[M], BaseException | None, list[Envelope]], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, inherited: list[Envelope] | None = None) -> None:
+        """Load state, take over a crashed predecessor's queued messages, then run."""
         await self.on_start()
+        for envelope in inherited or ():
+            self._mailbox.put_nowait(envelope)  # fresh mailbox: fits what the old one held
         self.state = ActorState.RUNNING
         self._task = asyncio.create_task(self._run(), name=f"actor:{self.name}")
 
@@ -108,9 +121,11 @@ class Actor(Generic[M]):
             log.exception("actor %s crashed", self.name)
         finally:
             self.state = ActorState.CRASHED if error else ActorState.STOPPED
-            self._fail_pending(error)
+            leftovers = self._take_pending()
+            if error is None or self.on_exit is None:
+                _fail(leftovers)
             if self.on_exit is not None:
-                self.on_exit(self, error)
+                self.on_exit(self, error, leftovers if error is not None else [])
 
     async def _deliver(self, message: M, future: asyncio.Future[Any] | None) -> None:
         try:
@@ -121,16 +136,18 @@ class Actor(Generic[M]):
             return
         except Exception as exc:
             if future is not None and not future.done():
-                future.set_exception(ActorStoppedError(f"{self.name} failed: {exc}"))
+                future.set_exception(ActorCrashedError(self.name, exc))
             raise
         if future is not None and not future.done():
             future.set_result(result)
 
-    def _fail_pending(self, error: BaseException | None) -> None:
+    def _take_pending(self) -> list[Envelope]:
+        pending = []
         while not self._mailbox.empty():
-            _, future = self._mailbox.get_nowait()
-            if future is not None and not future.done():
-                future.set_exception(ActorStoppedError(self.name))
+            envelope = self._mailbox.get_nowait()
+            if envelope[0] is not _STOP:
+                pending.append(envelope)
+        return pending
 
     # -- to override -----------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -141,3 +158,9 @@ class Actor(Generic[M]):
 
 
 _STOP: Any = object()
+
+
+def _fail(envelopes: list[Envelope]) -> None:
+    for _, future in envelopes:
+        if future is not None and not future.done():
+            future.set_exception(ActorStoppedError("actor stopped"))

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from cowork.actors.base import Actor, ActorState, ActorStoppedError
+from cowork.actors.base import Actor, ActorState, ActorStoppedError, Envelope
 from cowork.actors.commands import Command, Forget
 from cowork.actors.space import SpaceActor
 from cowork.metrics import Metrics
@@ -40,17 +40,24 @@ class ActorRegistry:
             return actor
         if self._closed:
             raise RegistryClosedError("node is draining")
-        task = self._starting.get(space_id)
-        if task is None:
-            task = asyncio.create_task(self._start(space_id), name=f"start:space:{space_id}")
-            self._starting[space_id] = task
-            task.add_done_callback(lambda _: self._starting.pop(space_id, None))
+        task = self._starting.get(space_id) or self._spawn(space_id, [])
         return await asyncio.shield(task)
 
-    async def _start(self, space_id: int) -> SpaceActor:
+    def _spawn(self, space_id: int, inherited: list[Envelope]) -> asyncio.Task[SpaceActor]:
+        """Start the space's actor (once, however many ask at the same time)."""
+        task = asyncio.create_task(self._start(space_id, inherited), name=f"start:space:{space_id}")
+        self._starting[space_id] = task
+        task.add_done_callback(lambda _: self._starting.pop(space_id, None))
+        return task
+
+    async def _start(self, space_id: int, inherited: list[Envelope]) -> SpaceActor:
         actor = self._factory(space_id)
         actor.on_exit = self._on_exit
-        await actor.start()  # loads state; raises SpaceNotFoundError for unknown spaces
+        try:
+            await actor.start(inherited)  # loads state; SpaceNotFoundError for unknown spaces
+        except BaseException as exc:
+            _fail(inherited, exc)
+            raise
         self._actors[space_id] = actor
         self._metrics.actors.set(len(self._actors))
         return actor
@@ -79,18 +86,24 @@ class ActorRegistry:
             ):
                 actor.tell(Forget())
 
-    def _on_exit(self, actor: Actor[Command], error: BaseException | None) -> None:
+    def _on_exit(
+        self, actor: Actor[Command], error: BaseException | None, leftovers: list[Envelope]
+    ) -> None:
         assert isinstance(actor, SpaceActor)
         if self._actors.get(actor.space_id) is actor:
             del self._actors[actor.space_id]
         self._metrics.actors.set(len(self._actors))
-        if error is not None:
-            self.crashes += 1
-            log.error(
-                "space actor %s crashed; it restarts from the database on next use",
-                actor.space_id,
-                exc_info=error,
-            )
+        if error is None:
+            return
+        self.crashes += 1
+        log.error(
+            "space actor %s crashed on one message; %d queued behind it go to its successor",
+            actor.space_id,
+            len(leftovers),
+            exc_info=error,
+        )
+        if leftovers:
+            self._spawn(actor.space_id, leftovers)
 
     def mailbox_depth(self) -> int:
         return sum(a.depth for a in self._actors.values())
@@ -103,3 +116,10 @@ class ActorRegistry:
         await asyncio.gather(
             *(a.stop() for a in list(self._actors.values())), return_exceptions=True
         )
+
+
+def _fail(envelopes: list[Envelope], error: BaseException) -> None:
+    """Messages a successor could not take (it failed to start) get that failure."""
+    for _, future in envelopes:
+        if future is not None and not future.done():
+            future.set_exception(ActorStoppedError(f"successor failed to start: {error!r}"))

@@ -196,6 +196,7 @@ class Problem(Enum):
     SPACE_BUSY = (503, "Space busy", "Too many requests queued for this space; retry shortly.", 1)
     NODE_UNAVAILABLE = (503, "Temporarily unavailable", "The node is restarting or draining.", 1)
     NODE_DRAINING = (503, "Node draining", "This node is stopping; retry on another.", 0)
+    DATABASE_UNAVAILABLE = (503, "Database unavailable", "PostgreSQL did not answer; retry.", 1)
     STREAMS_UNAVAILABLE = (503, "Streams unavailable", "NATS is not connected on this node.")
     PRESENCE_UNAVAILABLE = (503, "Presence unavailable", "NATS is not connected on this node.")
     SERVICE_UNAVAILABLE = (503, "Service unavailable", "Retry later.")

@@ -14,7 +14,7 @@ from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import json as json_response
 
-from cowork.actors.base import ActorStoppedError, MailboxFullError
+from cowork.actors.base import ActorCrashedError, ActorStoppedError, MailboxFullError
 from cowork.domain.problems import DomainError, Problem
 
 log = logging.getLogger("cowork.http")
@@ -76,6 +76,8 @@ def as_problem(exc: BaseException) -> DomainError | None:
         return Problem.SPACE_BUSY.error()
     if isinstance(exc, ActorStoppedError):
         return Problem.NODE_UNAVAILABLE.error()
+    if isinstance(exc, ActorCrashedError) and _unreachable(exc.cause):
+        return Problem.DATABASE_UNAVAILABLE.error()
     if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
         problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
         return problem.error(str(exc) or None, headers=dict(exc.headers or {}))
@@ -91,6 +93,14 @@ def install_error_handlers(app: Sanic) -> None:
         if error is None:
             return _internal(request, exc)
         return problem_response(error, request)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database went away (connection lost, refused or timed out): worth a retry."""
+    return isinstance(
+        exc,
+        OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError,
+    )
 
 
 def _out_of_range(exc: BaseException) -> bool:
