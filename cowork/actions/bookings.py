@@ -74,11 +74,12 @@ async def cancel(
     reason: str,
     percent: int,
     idem: int | None,
+    note: str | None = None,
 ) -> Cancelled | None:
     """Cancel, and owe the refund the policy gives in the same transaction."""
     refund = await owe_cancellation_refund(conn, row.id, percent)
     owed = refund.amount_cents if refund is not None else 0
-    event = {"refund_percent": percent, "reason": reason, "refund_cents": owed}
+    event = {"refund_percent": percent, "reason": reason, "refund_cents": owed, "note": note}
     cancelled = await change_status(
         conn,
         row,
@@ -87,6 +88,7 @@ async def cancel(
         idem=idem,
         event=event,
         cancel_reason=reason,
+        cancel_note=note,
     )
     return None if cancelled is None else Cancelled(cancelled, percent, owed)
 

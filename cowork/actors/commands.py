@@ -58,6 +58,7 @@ class Cancel:
     booking_id: int
     reason: str | None = None  # None: recorded as cancelled by the member or by staff
     idempotency_id: int | None = None
+    note: str | None = None  # the member's own words; personal, never public
 
 
 @dataclass(frozen=True, slots=True)

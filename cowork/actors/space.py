@@ -47,7 +47,7 @@ from cowork.domain.errors import (
     SpaceInactiveError,
     SpaceNotFoundError,
 )
-from cowork.domain.policy import cancel_reason, cancellation_percent
+from cowork.domain.policy import SystemReason, cancel_reason, cancellation_percent
 from cowork.domain.pricing import price_cents
 from cowork.domain.schedule import validate_slot
 from cowork.domain.slots import Slot
@@ -126,8 +126,8 @@ class SpaceActor(Actor[Command]):
                 return await self._confirm(message)
             case Release(booking_id):
                 return await self._release(booking_id)
-            case Cancel(requester, booking_id, reason, idem):
-                return await self._cancel(requester, booking_id, reason, idem)
+            case Cancel():
+                return await self._cancel(message)
             case CheckIn():
                 return await self._check_in(message)
             case Reschedule():
@@ -226,25 +226,27 @@ class SpaceActor(Actor[Command]):
 
     async def _release(self, booking_id: int) -> BookingRow:
         row = await self._get(booking_id)
-        reason = "payment_failed"
+        reason = SystemReason.PAYMENT_FAILED.value
         event = {"reason": reason}
         return await self._apply(row, BookingAction.RELEASE, event=event, cancel_reason=reason)
 
-    async def _cancel(
-        self, requester: Requester, booking_id: int, given: str | None, idem: int | None
-    ) -> Cancelled:
-        row = await self._get(booking_id)
+    async def _cancel(self, cmd: Cancel) -> Cancelled:
+        requester = cmd.requester
+        row = await self._get(cmd.booking_id)
         self._authorize(requester, row)
         transition(row.status, BookingAction.CANCEL)
         rules = await self.rules()
         by_staff = requester.is_staff_of(row.location_id) and requester.user_id != row.user_id
-        reason = cancel_reason(given, by_staff=by_staff)
+        reason = cancel_reason(cmd.reason, by_staff=by_staff)
+        idem = cmd.idempotency_id
         percent = cancellation_percent(
             rules.policy, starts_at=row.starts_at, now=self.clock.now(), by_staff=by_staff
         )
 
         async def run(conn: BaseDBAsyncClient) -> Cancelled:
-            done = await write.cancel(conn, row, reason=reason, percent=percent, idem=idem)
+            done = await write.cancel(
+                conn, row, reason=reason, note=cmd.note, percent=percent, idem=idem
+            )
             if done is None:
                 raise BookingChangedError("the booking changed meanwhile; retry")
             return done
@@ -272,6 +274,7 @@ class SpaceActor(Actor[Command]):
         self, requester: Requester, booking_id: int, idem: int | None
     ) -> BookingRow:
         row = await self._get(booking_id)
+        self._authorize(requester, row)  # someone else's booking: 404, as if there were none
         if not requester.is_staff_of(row.location_id):
             raise ForbiddenError("only staff of this location can mark a no-show")
         ensure_no_show_allowed(row.starts_at, now=self.clock.now(), grace=self.timing.no_show_grace)
@@ -386,14 +389,14 @@ class SpaceActor(Actor[Command]):
     async def _get(self, booking_id: int) -> BookingRow:
         row = await store.get_booking(booking_id)
         if row is None or row.space_id != self.space_id:
-            raise BookingNotFoundError(f"booking {booking_id} is not in space {self.space_id}")
+            raise BookingNotFoundError(booking_id)
         return row
 
     @staticmethod
     def _authorize(requester: Requester, row: BookingRow) -> None:
         if not requester.may_act_on(row.user_id, row.location_id):
             # Members must not learn that someone else's booking exists.
-            raise BookingNotFoundError(f"booking {row.id} not found")
+            raise BookingNotFoundError(row.id)
 
     def _deadline(
         self, status: BookingStatus, starts: datetime, ends: datetime, expires: datetime | None

@@ -68,7 +68,13 @@ class LocationNotFoundError(NotFoundError):
 
 
 class BookingNotFoundError(NotFoundError):
+    """Someone else's booking and no booking at all answer the same, word for word: a member
+    must not learn that a booking exists."""
+
     problem = Problem.BOOKING_NOT_FOUND
+
+    def __init__(self, booking_id: int) -> None:
+        super().__init__(f"No booking {booking_id} of yours.")
 
 
 class OutsideOpeningHoursError(InvalidInputError):

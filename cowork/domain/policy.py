@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from cowork.domain.errors import InvalidInputError, InvalidPolicyError
 from cowork.domain.slots import to_utc
@@ -87,9 +88,34 @@ def refund_cents(
     return refund_amount(paid_cents, refund_percent(policy, starts_at=starts_at, now=now))
 
 
+class ChosenReason(StrEnum):
+    """A reason a member or staff may give for a cancellation (free text goes in a note)."""
+
+    CHANGE_OF_PLANS = "change_of_plans"
+    BOOKED_BY_MISTAKE = "booked_by_mistake"
+    FOUND_ANOTHER_SPACE = "found_another_space"
+    SPACE_UNAVAILABLE = "space_unavailable"
+    OTHER = "other"
+
+
+class SystemReason(StrEnum):
+    """Reasons only the system records; a client can never set them."""
+
+    CANCELLED_BY_MEMBER = "cancelled_by_member"
+    CANCELLED_BY_STAFF = "cancelled_by_staff"
+    PAYMENT_FAILED = "payment_failed"
+    SLOT_LOST = "slot_lost"
+    PAYMENT_MISMATCH = "payment_mismatch"
+
+
+CANCEL_NOTE_MAX = 200
+
+
 def cancel_reason(given: str | None, *, by_staff: bool) -> str:
     """The reason a cancellation is recorded with: the one given, else who cancelled."""
-    return given or ("cancelled_by_staff" if by_staff else "cancelled_by_member")
+    return given or (
+        SystemReason.CANCELLED_BY_STAFF if by_staff else SystemReason.CANCELLED_BY_MEMBER
+    )
 
 
 def cancellation_percent(

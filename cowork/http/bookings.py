@@ -21,6 +21,7 @@ from cowork.actors.commands import (
 )
 from cowork.actors.memory import Availability
 from cowork.domain.errors import BookingNotFoundError, LocationNotFoundError
+from cowork.domain.policy import CANCEL_NOTE_MAX, ChosenReason
 from cowork.domain.slots import Slot
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
@@ -51,7 +52,12 @@ class SlotBody(Body):
 
 
 class CancelBody(Body):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: ChosenReason | None = Field(
+        default=None, description="Why (a code); left out: recorded as cancelled by you"
+    )
+    note: str | None = Field(
+        default=None, max_length=CANCEL_NOTE_MAX, description="Your own words (kept private)"
+    )
 
 
 class BookingPage(BaseModel):
@@ -147,7 +153,8 @@ async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPRespon
     requester = await requester_for(request)
     body = _optional_body(request, CancelBody)
     outcome: Cancelled = await services(request).registry.ask(
-        space_id, Cancel(requester, booking_id, body.reason, request.ctx.idempotency_id)
+        space_id,
+        Cancel(requester, booking_id, body.reason, request.ctx.idempotency_id, body.note),
     )
     return _booking(outcome.booking)
 
@@ -249,7 +256,7 @@ async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
     row = await get_booking(booking_id)
     if row is None or not requester.may_act_on(row.user_id, row.location_id):
-        raise BookingNotFoundError(f"booking {booking_id} not found")
+        raise BookingNotFoundError(booking_id)
     return _booking(row)
 
 

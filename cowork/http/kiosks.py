@@ -16,6 +16,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from cowork.accounts.tokens import Role
 from cowork.actions import kiosks as kiosk_actions
 from cowork.actors.kiosk import check_in_by_kiosk
+from cowork.domain.errors import BookingNotFoundError
 from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_manager_of, require_role
 from cowork.http.context import services
@@ -176,7 +177,7 @@ async def kiosk_check_in(request: Request) -> HTTPResponse:
     location_id: int = kiosk.location_id  # type: ignore[attr-defined]
     space_id = await kiosks.booking_space(body.booking_id, location_id)
     if space_id is None:
-        raise Problem.BOOKING_NOT_FOUND.error()
+        raise BookingNotFoundError(body.booking_id)
     booking = await check_in_by_kiosk(
         services(request).registry, location_id, space_id, body.booking_id
     )

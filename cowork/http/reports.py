@@ -235,6 +235,17 @@ async def list_bookings(request: Request) -> HTTPResponse | None:
     return json(page_body(rows, encode_cursor(rows[-1]["id"]) if more and rows else None))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """OWASP CSV injection: a text cell a spreadsheet would run as a formula (a member can
+    name themselves `=HYPERLINK(…)`) is prefixed with a quote and so shown as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 async def _stream_csv(request: Request, spec: store.BookingFilter) -> None:
     response = await request.respond(
         content_type="text/csv; charset=utf-8",
@@ -244,7 +255,7 @@ async def _stream_csv(request: Request, spec: store.BookingFilter) -> None:
     writer = csv.DictWriter(buffer, fieldnames=store.BOOKING_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     async for row in store.all_bookings(spec):
-        writer.writerow(row)
+        writer.writerow({key: neutralise(value) for key, value in row.items()})
         if buffer.tell() > 64 * 1024:
             await response.send(buffer.getvalue())
             buffer.seek(0)

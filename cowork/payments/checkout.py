@@ -35,7 +35,7 @@ async def start_payment(payments: Payments, user_id: int, booking_id: int) -> Ch
     """Create (or return) the booking's PaymentIntent. Nothing here changes the booking."""
     booking = await get_booking(booking_id)
     if booking is None or booking.user_id != user_id:
-        raise BookingNotFoundError(f"booking {booking_id} not found")
+        raise BookingNotFoundError(booking_id)
     if booking.status is not BookingStatus.HELD:
         raise BookingNotPayableError(
             f"booking {booking_id} is {booking.status.value}", booking_status=booking.status.value

@@ -24,6 +24,7 @@ from cowork.domain.errors import (
     PaymentMismatchError,
     SlotTakenError,
 )
+from cowork.domain.policy import SystemReason
 from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.payments import records
@@ -37,8 +38,8 @@ log = logging.getLogger("cowork.payments.webhooks")
 
 TOLERANCE_SECONDS = 300
 # Why a payment is refunded in full instead of confirming its booking.
-SLOT_LOST = "slot_lost"  # paid after the hold lapsed and someone else took the slot
-MISMATCH = "payment_mismatch"  # the amount or currency paid is not the booking's price
+SLOT_LOST = SystemReason.SLOT_LOST.value  # paid after the hold lapsed, the slot was taken
+MISMATCH = SystemReason.PAYMENT_MISMATCH.value  # the amount or currency paid is not the price
 VOID = "booking_void"  # the booking was cancelled before the money arrived
 SETTLED = frozenset(
     {

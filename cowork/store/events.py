@@ -14,6 +14,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from cowork.domain.public_events import public_view
 from cowork.store.sql import Script
 
 EVENT_VERSION = 1
@@ -80,7 +81,7 @@ class BookingFacts:
 
 _OUTBOX = (
     "INSERT INTO outbox (subject, type, location_id, space_id, user_id, payload) "
-    "VALUES (?, ?, ?, ?, ?, ?::jsonb), (?, ?, ?, ?, ?, ?::jsonb)"
+    "VALUES (?, ?, ?, ?, ?, ?::jsonb)"
 )
 _NOTIFICATION = (
     "INSERT INTO notifications (user_id, booking_id, type, title, body, data) "
@@ -90,23 +91,15 @@ _NOTIFICATION = (
 
 def add_booking_event(script: Script, event_type: str, booking: BookingFacts, **extra: Any) -> None:
     """Add the public and personal outbox rows (and the notification) of one change."""
-    public = {**booking.public(), **{k: v for k, v in extra.items() if k in PUBLIC_EXTRAS}}
-    personal = json.dumps({**booking.personal(), **extra})
-    script.add(
-        _OUTBOX,
-        public_subject(booking.location_id, booking.space_id, event_type),
-        event_type,
-        booking.location_id,
-        booking.space_id,
-        None,
-        json.dumps(public),
-        user_subject(booking.user_id, event_type),
-        event_type,
-        booking.location_id,
-        booking.space_id,
-        booking.user_id,
-        personal,
-    )
+    full = {**booking.personal(), **extra}
+    public = public_view(event_type, full)
+    personal = json.dumps(full)
+    where = (booking.location_id, booking.space_id)
+    if public is not None:
+        subject = public_subject(*where, event_type)
+        script.add(_OUTBOX, subject, event_type, *where, None, json.dumps(public))
+    subject = user_subject(booking.user_id, event_type)
+    script.add(_OUTBOX, subject, event_type, *where, booking.user_id, personal)
     title = NOTIFICATION_TITLES.get(event_type)
     if title is not None:
         script.add(_NOTIFICATION, booking.user_id, booking.id, event_type, title, personal)
@@ -119,10 +112,6 @@ async def emit_booking_event(
     script = Script()
     add_booking_event(script, event_type, booking, **extra)
     await script.run(conn)
-
-
-# Extra fields safe to publish on public subjects (never who, only what happened to the slot).
-PUBLIC_EXTRAS = frozenset({"previous_start", "previous_end", "reason"})
 
 
 _PUBLIC_OUTBOX = (
@@ -145,6 +134,8 @@ async def emit_catalogue_event(
         if space_id is not None
         else location_subject(location_id, event_type)
     )
+    public = public_view(event_type, data)
+    assert public is not None, f"{event_type} is a public event"
     await conn.execute_query(
-        _PUBLIC_OUTBOX, [subject, event_type, location_id, space_id, json.dumps(data)]
+        _PUBLIC_OUTBOX, [subject, event_type, location_id, space_id, json.dumps(public)]
     )
