@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -206,6 +207,11 @@ class Settings:
         if not self.database_url:
             raise ConfigError("DATABASE_URL is not set (use `cowork dev` for an embedded database)")
         return self
+
+    @property
+    def presence_key(self) -> bytes:
+        """Signs kiosk presence codes and booking PINs (derived: never the JWT key itself)."""
+        return hashlib.sha256(b"cowork-presence:" + self.jwt_secret.encode()).digest()
 
     @property
     def is_production(self) -> bool:

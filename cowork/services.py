@@ -186,6 +186,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     timing = SpaceTiming(
         hold_ttl=timedelta(seconds=settings.hold_ttl_seconds),
         no_show_grace=timedelta(seconds=settings.no_show_grace_seconds),
+        presence_key=settings.presence_key,
     )
     services: Services | None = None  # bound below; actors are made only once it is
 

@@ -66,6 +66,8 @@ class CheckIn:
     requester: Requester
     booking_id: int
     idempotency_id: int | None = None
+    presence_code: str | None = None  # the code a kiosk of the location shows (members)
+    pin: str | None = None  # the booking's PIN (typed on a kiosk)
 
 
 @dataclass(frozen=True, slots=True)

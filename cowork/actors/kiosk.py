@@ -9,10 +9,12 @@ from cowork.actors.registry import ActorRegistry
 
 
 async def check_in_by_kiosk(
-    registry: ActorRegistry, location_id: int, space_id: int, booking_id: int
+    registry: ActorRegistry, location_id: int, space_id: int, booking_id: int, pin: str | None
 ) -> dict[str, Any]:
-    """Check a booking in from a kiosk of its location; the booking's public view."""
+    """Check a booking in from a kiosk of its location with the PIN its member typed there;
+    the booking's public view."""
     requester = Requester(user_id=None, kiosk_location_id=location_id)
-    row = await registry.ask(space_id, CheckIn(requester=requester, booking_id=booking_id))
+    command = CheckIn(requester=requester, booking_id=booking_id, pin=pin)
+    row = await registry.ask(space_id, command)
     public: dict[str, Any] = row.facts().public()
     return public

@@ -48,6 +48,7 @@ from cowork.domain.errors import (
     SpaceNotFoundError,
 )
 from cowork.domain.policy import SystemReason, cancel_reason, cancellation_percent
+from cowork.domain.presence import ensure_booking_pin, ensure_location_code
 from cowork.domain.pricing import price_cents
 from cowork.domain.schedule import validate_slot
 from cowork.domain.slots import Slot
@@ -67,6 +68,7 @@ ID_BLOCK = 32
 class SpaceTiming:
     hold_ttl: timedelta
     no_show_grace: timedelta
+    presence_key: bytes = b""  # signs kiosk presence codes and booking PINs (domain.presence)
 
 
 class SpaceActor(Actor[Command]):
@@ -255,10 +257,9 @@ class SpaceActor(Actor[Command]):
 
     async def _check_in(self, cmd: CheckIn) -> BookingRow:
         row = await self._get(cmd.booking_id)
-        if cmd.requester.kiosk_location_id != row.location_id:
-            self._authorize(cmd.requester, row)
         rules = await self.rules()
         now = self.clock.now()
+        self._prove_presence(cmd, row, rules, now)
         ensure_check_in_allowed(
             row.status,
             row.starts_at,
@@ -391,6 +392,21 @@ class SpaceActor(Actor[Command]):
         if row is None or row.space_id != self.space_id:
             raise BookingNotFoundError(booking_id)
         return row
+
+    def _prove_presence(
+        self, cmd: CheckIn, row: BookingRow, rules: SpaceRules, now: datetime
+    ) -> None:
+        """A kiosk checks in with the booking's PIN; a member with the kiosk's code where the
+        location asks for presence; staff of the location need neither."""
+        key = self.timing.presence_key
+        if cmd.requester.kiosk_location_id is not None:
+            if cmd.requester.kiosk_location_id != row.location_id:
+                raise BookingNotFoundError(row.id)
+            ensure_booking_pin(key, row.id, cmd.pin)
+            return
+        self._authorize(cmd.requester, row)
+        if rules.limits.check_in_needs_presence and not cmd.requester.is_staff_of(row.location_id):
+            ensure_location_code(key, row.location_id, cmd.presence_code, now)
 
     @staticmethod
     def _authorize(requester: Requester, row: BookingRow) -> None:

@@ -94,6 +94,12 @@ class Problem(Enum):
         "Check-in is not open for this booking now",
         "Check-in opens shortly before the start and closes at start + grace.",
     )
+    PRESENCE_REQUIRED = (
+        403,
+        "Proof of presence required",
+        "Checking in here needs the code the space's kiosk shows (or the booking's PIN, typed "
+        "on the kiosk).",
+    )
     NO_SHOW_TOO_EARLY = (409, "Too early for a no-show", "Only after start + check-in grace.")
     RESCHEDULE_COSTS_MORE = (
         409,

@@ -157,6 +157,8 @@ class BookingLimits:
     max_minutes: int = 7 * 24 * 60
     max_days_ahead: int = 180
     check_in_early_minutes: int = 15
+    # A member's own check-in must carry the code the location's kiosk shows.
+    check_in_needs_presence: bool = False
 
     def __post_init__(self) -> None:
         g = self.granularity_minutes

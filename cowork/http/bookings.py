@@ -22,6 +22,7 @@ from cowork.actors.commands import (
 from cowork.actors.memory import Availability
 from cowork.domain.errors import BookingNotFoundError, LocationNotFoundError
 from cowork.domain.policy import CANCEL_NOTE_MAX, ChosenReason
+from cowork.domain.presence import booking_pin
 from cowork.domain.slots import Slot
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
@@ -49,6 +50,12 @@ MAX_AVAILABILITY_WINDOW = timedelta(days=31)
 class SlotBody(Body):
     start: AwareDatetime
     end: AwareDatetime
+
+
+class CheckInBody(Body):
+    presence_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{6}$", description="The code the space's kiosk shows"
+    )
 
 
 class CancelBody(Body):
@@ -161,18 +168,21 @@ async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPRespon
 
 @bp.post("/spaces/<space_id:int>/bookings/<booking_id:int>/check-in")
 @doc(
-    "Check in (15 min before start until start + grace)",
+    "Check in (15 min before start until start + grace); where the location asks for "
+    "presence, with the code its kiosk shows",
     tag="bookings",
+    body=CheckInBody,
     response=BookingJson,
-    errors=(404, 409, 503),
+    errors=(403, 404, 409, 503),
 )
 @idempotent
 async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
-    row = await services(request).registry.ask(
-        space_id, CheckIn(requester, booking_id, request.ctx.idempotency_id)
+    body = _optional_body(request, CheckInBody)
+    command = CheckIn(
+        requester, booking_id, request.ctx.idempotency_id, presence_code=body.presence_code
     )
-    return _booking(row)
+    return _booking(await services(request).registry.ask(space_id, command))
 
 
 @bp.post("/spaces/<space_id:int>/bookings/<booking_id:int>/reschedule")
@@ -245,11 +255,15 @@ def _model_json(b: Booking) -> dict[str, Any]:
     ).to_json()
 
 
+class BookingDetail(BookingJson, total=False):
+    check_in_pin: str  # its member only: typed on a kiosk of the location to check in there
+
+
 @bp.get("/bookings/<booking_id:int>")
 @doc(
     "One booking (its member, the location's managers, admins)",
     tag="bookings",
-    response=BookingJson,
+    response=BookingDetail,
     errors=(404,),
 )
 async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
@@ -257,7 +271,10 @@ async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
     row = await get_booking(booking_id)
     if row is None or not requester.may_act_on(row.user_id, row.location_id):
         raise BookingNotFoundError(booking_id)
-    return _booking(row)
+    body = row.to_json()
+    if requester.user_id == row.user_id:
+        body["check_in_pin"] = booking_pin(services(request).settings.presence_key, row.id)
+    return json(body)
 
 
 @bp.get("/spaces/<space_id:int>/availability")

@@ -17,6 +17,7 @@ from cowork.accounts.tokens import Role
 from cowork.actions import kiosks as kiosk_actions
 from cowork.actors.kiosk import check_in_by_kiosk
 from cowork.domain.errors import BookingNotFoundError
+from cowork.domain.presence import location_code
 from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_manager_of, require_role
 from cowork.http.context import services
@@ -79,6 +80,14 @@ class KioskBoard(BaseModel):
 
 class KioskCheckIn(Body):
     booking_id: int = Field(ge=1)
+    pin: str = Field(pattern=r"^[0-9]{6}$", description="The PIN shown with the booking")
+
+
+class PresenceCodeOut(BaseModel):
+    location_id: int
+    code: str
+    rotates_at: datetime
+    check_in_url: str
 
 
 def kiosk_body(k: KioskDevice) -> dict[str, Any]:
@@ -179,9 +188,27 @@ async def kiosk_check_in(request: Request) -> HTTPResponse:
     if space_id is None:
         raise BookingNotFoundError(body.booking_id)
     booking = await check_in_by_kiosk(
-        services(request).registry, location_id, space_id, body.booking_id
+        services(request).registry, location_id, space_id, body.booking_id, body.pin
     )
     return json({"booking": booking})
+
+
+@bp.get("/api/v1/kiosk/presence")
+@doc(
+    "The code this kiosk shows (rotates every 30 s): members check in with it",
+    tag="kiosks",
+    response=PresenceCodeOut,
+    auth=False,
+    errors=(401,),
+)
+async def kiosk_presence(request: Request) -> HTTPResponse:
+    kiosk = await require_kiosk(request)
+    location_id: int = kiosk.location_id  # type: ignore[attr-defined]
+    node = services(request)
+    code, rotates = location_code(node.settings.presence_key, location_id, node.clock.now())
+    url = f"/bookings?check_in={code}&location={location_id}"
+    body = {"location_id": location_id, "code": code, "rotates_at": rotates.isoformat()}
+    return json({**body, "check_in_url": url}, headers={"Cache-Control": "no-store"})
 
 
 _STAFF = (Role.MANAGER, Role.ADMIN)

@@ -57,6 +57,9 @@ class BookingRulesIn(Body):
     max_minutes: int | None = Field(None, ge=1, le=525_600)
     max_days_ahead: int | None = Field(None, ge=0, le=3650)
     check_in_early_minutes: int | None = Field(None, ge=0, le=1440)
+    check_in_needs_presence: bool | None = Field(
+        None, description="Members check in with the code the location's kiosk shows"
+    )
 
 
 class LocationCreate(Body):

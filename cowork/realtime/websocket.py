@@ -4,7 +4,7 @@ Client → server: `auth {token}` (stream token or kiosk token), `subscribe {cha
 last_event_id?}`, `unsubscribe {channel}`, `ping`, `check_in {booking_id}` (kiosk).
 Server → client: `auth_ok`, `subscribed`, `unsubscribed`, `pong`, `event {channel, event}`,
 `resync {channel, id}`, `checked_in {booking}`, `error {code, detail}`. Any message may carry
-`ref`; the reply echoes it.
+`ref`; the reply echoes it. A kiosk's `check_in` carries the PIN its member typed (`pin`).
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ class WebsocketSession:
             return
         try:
             booking = await check_in_by_kiosk(
-                self._registry, self.kiosk_location_id, space_id, booking_id
+                self._registry, self.kiosk_location_id, space_id, booking_id, _pin(msg)
             )
         except DomainError as exc:
             await self.error(exc.code, exc.detail, ref)
@@ -273,6 +273,11 @@ class WebsocketSession:
 
     def _abort(self) -> None:
         self._abort_connection()
+
+
+def _pin(msg: dict[str, Any]) -> str | None:
+    pin = msg.get("pin")
+    return pin if isinstance(pin, str) and len(pin) <= 16 else None
 
 
 def _with_ref(body: dict[str, Any], ref: object) -> dict[str, Any]:

@@ -49,7 +49,9 @@ def _window(start: datetime, hours: int = 24) -> GetAvailability:
 async def test_a_crashing_message_fails_alone_and_the_queue_behind_it_is_served(registry):
     space = await make_space(await make_location(), hourly_price_cents=1000)
     member = await make_user()
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
     first = await registry.get(space.id)
     poison = _window(datetime(9999, 12, 30, tzinfo=UTC))
     hold = PlaceHold(Requester(member.id), tomorrow, tomorrow + timedelta(hours=1))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cowork.domain.presence import booking_pin
 from cowork.store.kiosks import hash_token
 from cowork.store.models import KioskDevice
 from tests.factories import auth, make_location, make_space, make_user
@@ -150,9 +151,10 @@ async def test_kiosk_check_in_goes_through_the_actor(server, client, db, world):
     async with WsClient(server.url) as ws:
         await ws.send(type="auth", token=token)
         await ws.expect("auth_ok")
-        await ws.send(type="check_in", booking_id=foreign, ref=1)
+        key = server.settings.presence_key
+        await ws.send(type="check_in", booking_id=foreign, pin=booking_pin(key, foreign), ref=1)
         assert (await ws.recv())["code"] == "booking_not_found"
-        await ws.send(type="check_in", booking_id=booking, ref=2)
+        await ws.send(type="check_in", booking_id=booking, pin=booking_pin(key, booking), ref=2)
         reply = await ws.recv()
     assert reply["type"] == "checked_in", reply
     assert reply["booking"]["status"] == "checked_in"
@@ -163,7 +165,7 @@ async def test_kiosk_check_in_goes_through_the_actor(server, client, db, world):
     # Over HTTP a second check-in is refused by the booking rules (problem+json).
     r = await client.post(
         "/api/v1/kiosk/check-in",
-        json={"booking_id": booking},
+        json={"booking_id": booking, "pin": booking_pin(server.settings.presence_key, booking)},
         headers={"Authorization": f"Kiosk {token}"},
     )
     assert r.status_code >= 400
