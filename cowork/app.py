@@ -88,6 +88,7 @@ def _install_middleware(app: Sanic, services: Services) -> None:
         request_id = getattr(request.ctx, "request_id", None)
         if request_id:
             response.headers["x-request-id"] = request_id
+        response.headers.setdefault("x-content-type-options", "nosniff")
         started = getattr(request.ctx, "started", None)
         if started is None:
             return

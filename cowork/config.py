@@ -67,6 +67,11 @@ class Settings:
     actor_idle_seconds: float = 300.0
     db_pool_size: int = 20
     login_attempts_per_minute: int = 10
+    login_failures_per_address_per_minute: int = 30  # whatever the e-mails tried
+    registrations_per_address_per_hour: int = 20
+    # Who may read /metrics: these client addresses, or anyone with this bearer token.
+    metrics_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
+    metrics_token: str = ""
     heartbeat_seconds: float = 15.0
     outbox_poll_seconds: float = 1.0
     client_queue_size: int = 256
@@ -140,6 +145,18 @@ class Settings:
             login_attempts_per_minute=_int(
                 environ, "COWORK_LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute
             ),
+            login_failures_per_address_per_minute=_int(
+                environ,
+                "COWORK_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
+                d.login_failures_per_address_per_minute,
+            ),
+            registrations_per_address_per_hour=_int(
+                environ,
+                "COWORK_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+                d.registrations_per_address_per_hour,
+            ),
+            metrics_addresses=_list(environ, "COWORK_METRICS_ADDRESSES", d.metrics_addresses),
+            metrics_token=environ.get("COWORK_METRICS_TOKEN", ""),
             proxies_count=_int(environ, "COWORK_PROXIES_COUNT", d.proxies_count),
             drain_grace_seconds=_float(
                 environ,
@@ -185,6 +202,14 @@ class Settings:
             "COWORK_DB_POOL_SIZE": str(self.db_pool_size),
             "COWORK_MAILBOX_SIZE": str(self.mailbox_size),
             "COWORK_LOGIN_ATTEMPTS_PER_MINUTE": str(self.login_attempts_per_minute),
+            "COWORK_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE": str(
+                self.login_failures_per_address_per_minute
+            ),
+            "COWORK_REGISTRATIONS_PER_ADDRESS_PER_HOUR": str(
+                self.registrations_per_address_per_hour
+            ),
+            "COWORK_METRICS_ADDRESSES": ",".join(self.metrics_addresses),
+            "COWORK_METRICS_TOKEN": self.metrics_token,
             "COWORK_PROXIES_COUNT": str(self.proxies_count),
             "COWORK_DRAIN_GRACE_SECONDS": str(self.drain_grace_seconds),
             "COWORK_DRAIN_TIMEOUT_SECONDS": str(self.drain_timeout_seconds),
@@ -228,6 +253,13 @@ class Settings:
 
     def __repr__(self) -> str:  # secrets never reach a log line
         return f"Settings(env={self.env.value}, node_id={self.node_id}, port={self.port})"
+
+
+def _list(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -58,7 +58,9 @@ class Services:
     notices: ExpiringNotices
     payments: Payments
     refunds: RefundRetrier
-    login_throttle: AttemptThrottle
+    login_throttle: AttemptThrottle  # per address and e-mail
+    address_throttle: AttemptThrottle  # failed logins per address, whatever the e-mail
+    registration_throttle: AttemptThrottle  # registrations per address
     users: UserStates
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
@@ -217,6 +219,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         payments=payments,
         refunds=RefundRetrier(payments),
         login_throttle=AttemptThrottle(settings.login_attempts_per_minute),
+        address_throttle=AttemptThrottle(settings.login_failures_per_address_per_minute),
+        registration_throttle=AttemptThrottle(
+            settings.registrations_per_address_per_hour, window_seconds=3600.0
+        ),
         users=UserStates(),
     )
     return services

@@ -60,6 +60,14 @@ class AttemptThrottle:
         self._attempts.move_to_end(key)
         return None
 
+    def undo(self, key: str) -> None:
+        """Take back the latest attempt of a key (it succeeded), keeping the earlier ones."""
+        attempts = self._attempts.get(key)
+        if attempts:
+            attempts.pop()
+            if not attempts:
+                del self._attempts[key]
+
     def forgive(self, key: str) -> None:
         """Forget a key's attempts (the last one succeeded)."""
         self._attempts.pop(key, None)

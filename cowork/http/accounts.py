@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.accounts import passwords
-from cowork.accounts.throttle import retry_after_header
+from cowork.accounts.throttle import AttemptThrottle, retry_after_header
 from cowork.accounts.tokens import Principal, Role
 from cowork.actions import accounts as account_actions
 from cowork.actions import sessions
@@ -109,10 +109,11 @@ class TokenPair(BaseModel):
     response=UserOut,
     status=201,
     auth=False,
-    errors=(409,),
+    errors=(409, 429),
 )
 async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, RegisterBody)
+    _count(services(request).registration_throttle, f"register|{_client_ip(request)}")
     user = await passwords.register(body.email, body.password, body.name)
     return json(_user_out(user, []).model_dump(mode="json"), status=201)
 
@@ -128,10 +129,14 @@ async def register(request: Request) -> HTTPResponse:
 )
 async def login(request: Request) -> HTTPResponse:
     body = parse_body(request, LoginBody)
-    key = f"login|{_client_ip(request)}|{passwords.normalise_email(body.email)}"
-    _count_attempt(request, key)
+    node = services(request)
+    address = f"login|{_client_ip(request)}"
+    key = f"{address}|{passwords.normalise_email(body.email)}"
+    _count(node.address_throttle, address)  # one address guessing many e-mails
+    _count(node.login_throttle, key)
     user = await passwords.authenticate(body.email, body.password)
-    services(request).login_throttle.forgive(key)
+    node.login_throttle.forgive(key)
+    node.address_throttle.undo(address)
     return _tokens(await sessions.sign_in(services(request), _settings(request), user))
 
 
@@ -281,7 +286,11 @@ def _client_ip(request: Request) -> str:
 
 
 def _count_attempt(request: Request, key: str) -> None:
-    wait = services(request).login_throttle.attempt(key)
+    _count(services(request).login_throttle, key)
+
+
+def _count(throttle: AttemptThrottle, key: str) -> None:
+    wait = throttle.attempt(key)
     if wait is not None:
         raise Problem.TOO_MANY_ATTEMPTS.error(
             "Too many failed attempts; wait before trying again.",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Blueprint, HTTPResponse, Request, json
 from sanic.response import raw
 from sanic_ext.extensions.openapi import openapi
 
+from cowork.domain.problems import Problem
+from cowork.http.auth import bearer_token
 from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.store.db import ping
@@ -47,9 +51,15 @@ def _nats_ok(request: Request) -> bool:
 @bp.get("/metrics")
 @openapi.exclude()
 async def metrics(request: Request) -> HTTPResponse:
-    return raw(
-        generate_latest(services(request).metrics.registry), content_type=CONTENT_TYPE_LATEST
-    )
+    """Prometheus metrics, for the configured scraper addresses or the metrics token only."""
+    settings = services(request).settings
+    address = request.remote_addr or request.ip
+    token = bearer_token(request) or ""
+    by_token = bool(settings.metrics_token) and hmac.compare_digest(token, settings.metrics_token)
+    if address not in settings.metrics_addresses and not by_token:
+        raise Problem.FORBIDDEN.error("Metrics are for the configured scrapers only.")
+    body = generate_latest(services(request).metrics.registry)
+    return raw(body, content_type=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/api/v1/config")
