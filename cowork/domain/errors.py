@@ -109,6 +109,10 @@ class SlotOrderError(InvalidInputError):
     problem = Problem.SLOT_ORDER
 
 
+class InstantOutOfRangeError(InvalidInputError):
+    problem = Problem.INSTANT_OUT_OF_RANGE
+
+
 class NaiveDatetimeError(InvalidInputError):
     problem = Problem.NAIVE_DATETIME
 

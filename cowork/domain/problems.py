@@ -131,6 +131,11 @@ class Problem(Enum):
         "The location is closed on a day the slot covers",
         "A closure covers part of the slot.",
     )
+    INSTANT_OUT_OF_RANGE = (
+        422,
+        "Instant out of range",
+        "Times must fall between 2000-01-01 and 2100-01-01 (UTC).",
+    )
     NAIVE_DATETIME = (422, "Datetimes must carry a UTC offset", "Send ISO-8601 with an offset.")
     # -- catalogue management ----------------------------------------------------------------
     INVALID_OPENING_HOURS = (422, "Opening hours are invalid", "Intervals must be HH:MM, ordered.")

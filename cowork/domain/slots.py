@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cowork.domain.errors import NaiveDatetimeError, SlotOrderError
+from cowork.domain.errors import InstantOutOfRangeError, NaiveDatetimeError, SlotOrderError
+
+# Every instant the platform accepts or stores lies in [EARLIEST, LATEST): far from the
+# calendar's ends, so no local-time or date arithmetic on it can overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def ensure_aware(dt: datetime, field: str) -> datetime:
@@ -16,8 +21,15 @@ def ensure_aware(dt: datetime, field: str) -> datetime:
 
 
 def to_utc(dt: datetime, field: str = "datetime") -> datetime:
-    """Return the aware `dt` as a UTC datetime; naive input raises NaiveDatetimeError."""
-    return ensure_aware(dt, field).astimezone(UTC)
+    """Return the aware `dt` as a UTC datetime; naive input raises NaiveDatetimeError, one
+    outside [2000, 2100) InstantOutOfRangeError."""
+    ensure_aware(dt, field)
+    if not EARLIEST.year - 1 <= dt.year <= LATEST.year:  # before converting: it may overflow
+        raise InstantOutOfRangeError(f"{field} must fall in 2000-2099", field=field)
+    utc = dt.astimezone(UTC)
+    if not EARLIEST <= utc < LATEST:
+        raise InstantOutOfRangeError(f"{field} must fall in 2000-2099", field=field)
+    return utc
 
 
 @dataclass(frozen=True, slots=True)

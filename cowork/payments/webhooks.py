@@ -126,10 +126,19 @@ async def intent_succeeded(payments: Payments, event: dict[str, Any]) -> None:
 
 
 def _paid(intent: dict[str, Any]) -> tuple[int, str]:
-    """What the intent actually collected, and in which currency."""
-    received = intent.get("amount_received")
-    amount = received if isinstance(received, int) else intent.get("amount")
-    return (amount if isinstance(amount, int) else -1), str(intent.get("currency") or "")
+    """What the intent actually collected, and in which currency (-1: unreadable)."""
+    received = _cents(intent.get("amount_received"))
+    amount = received if received is not None else _cents(intent.get("amount"))
+    return (-1 if amount is None else amount), str(intent.get("currency") or "")
+
+
+def _cents(value: Any) -> int | None:
+    # Stripe sends integers; localstripe echoes an updated amount back as a string.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 async def _refund_reason(
