@@ -13,6 +13,7 @@ MODULES = (
     "manage",
     "reports",
     "bookings",
+    "quotes",
     "payments",
     "streams",
     "kiosks",
