@@ -21,6 +21,7 @@ MODULES = (
     "analytics",
     "admin",
     "web",
+    "devcard",
 )
 
 
