@@ -8,7 +8,12 @@ import { fmt, hhmm, localDate, localInstant, localMinutes, t, translate } from "
 import { adjustUnread, openAuth, resetUnread, startShell } from "./shell.js";
 
 const LIVE = ["held", "confirmed", "checked_in"];
-const state = { bookings: new Map(), payments: new Map(), spaces: new Map(), locations: new Map(), cfg: null, checkout: null };
+const state = {
+  bookings: new Map(), payments: new Map(), spaces: new Map(), locations: new Map(), pins: new Map(),
+  cfg: null, checkout: null,
+};
+// A kiosk's QR opens /bookings?check_in=<code>&location=<id>: check in there with that code.
+const arrival = new URLSearchParams(location.search);
 
 function say(text, kind = "info") {
   $("message").textContent = text;
@@ -17,7 +22,11 @@ function say(text, kind = "info") {
 const errorText = (err) => (err instanceof ProblemError ? err.message : t("common.network_error"));
 
 async function cached(map, key, load) {
-  if (!map.has(key)) map.set(key, load());
+  if (!map.has(key)) {
+    const promise = load();
+    promise.then((value) => { promise.resolved = value; }, () => map.delete(key));
+    map.set(key, promise);
+  }
   return map.get(key);
 }
 const spaceOf = (id) => cached(state.spaces, id, () => api(`/spaces/${id}`, { auth: false }));
@@ -37,13 +46,25 @@ async function load() {
     state.cfg = await config();
     if (!session.signedIn) return;
     await Promise.all(bookings.map((b) => Promise.all([spaceOf(b.space_id), locationOf(b.location_id)])));
+    await loadPins();
     await render();
     await loadNotifications();
+    offerArrivalCheckIn();
   } catch (err) {
     say(errorText(err), "error");
   } finally {
     $("upcoming").setAttribute("aria-busy", "false");
   }
+}
+
+/** The check-in PIN of each upcoming confirmed booking (typed on a kiosk to check in there). */
+async function loadPins() {
+  const now = clock.now();
+  const wanted = [...state.bookings.values()].filter((b) => b.status === "confirmed" && Date.parse(b.end) > now && !state.pins.has(b.id));
+  await Promise.all(wanted.map(async (b) => {
+    const detail = await api(`/bookings/${b.id}`);
+    if (detail.check_in_pin) state.pins.set(b.id, detail.check_in_pin);
+  }));
 }
 
 async function render() {
@@ -67,10 +88,11 @@ async function card(b) {
   ];
   if (pay?.status && pay.status !== "requires_payment" && pay.status !== "failed") facts.push([t("bookings.paid"), fmt.money(pay.amount_cents, pay.currency)]);
   if (pay?.refunded_cents) facts.push([t("bookings.refunded"), fmt.money(pay.refunded_cents, pay.currency)]);
+  if (b.status === "confirmed" && state.pins.has(b.id)) facts.push([t("bookings.pin"), h("span", { class: "pin-value", text: state.pins.get(b.id) })]);
   if (b.status === "held" && b.expires_at) facts.push([t("bookings.hold"), t("bookings.expires", { time: fmt.time(b.expires_at, zone) })]);
   const actions = [];
   if (b.status === "held") actions.push(h("button", { type: "button", onclick: () => payHold(b, space, zone), text: t("bookings.pay") }));
-  if (canCheckIn(b, loc)) actions.push(h("button", { type: "button", onclick: () => checkIn(b), text: t("bookings.check_in") }));
+  if (canCheckIn(b, loc)) actions.push(h("button", { type: "button", onclick: () => checkIn(b, loc), text: t("bookings.check_in") }));
   if (["held", "confirmed"].includes(b.status) && Date.parse(b.start) > clock.now()) {
     actions.push(h("button", { type: "button", class: "secondary", onclick: () => reschedule(b, loc), text: t("bookings.reschedule") }));
   }
@@ -105,22 +127,40 @@ function payHold(b, space, zone) {
   panel.scrollIntoView({ block: "nearest" });
 }
 
-async function checkIn(b) {
-  try {
-    // A location that asks for proof of presence will add the kiosk's code to this body.
-    const row = await write(`/spaces/${b.space_id}/bookings/${b.id}/check-in`, undefined);
-    upsert(row);
-    say(t("bookings.checked_in"), "success");
-  } catch (err) { say(errorText(err), "error"); }
+async function checkIn(b, loc, code = "") {
+  if (!loc.booking_rules?.check_in_needs_presence) {
+    try {
+      upsert(await write(`/spaces/${b.space_id}/bookings/${b.id}/check-in`, {}));
+      say(t("bookings.checked_in"), "success");
+    } catch (err) { say(errorText(err), "error"); }
+    return;
+  }
+  // The location asks for proof of presence: the code its kiosk shows (typed, or from its QR).
+  const input = h("input", { id: "presence-code", inputmode: "numeric", pattern: "[0-9]{6}", maxlength: 6, required: true, value: code, autocomplete: "one-time-code" });
+  dialog(t("bookings.presence_title"), [h("p", { class: "field" }, h("label", { for: "presence-code", text: t("bookings.presence_code") }), input)],
+    t("bookings.check_in"), async () => {
+      upsert(await write(`/spaces/${b.space_id}/bookings/${b.id}/check-in`, { presence_code: input.value.trim() }));
+      say(t("bookings.checked_in"), "success");
+    }, { danger: false, cancelText: t("common.cancel") });
 }
 
-function dialog(title, body, confirmText, onConfirm) {
+function offerArrivalCheckIn() {
+  const code = arrival.get("check_in");
+  const locationId = Number(arrival.get("location"));
+  if (!code || !locationId) return;
+  history.replaceState(null, "", location.pathname); // the code is single-use in spirit
+  arrival.delete("check_in");
+  const b = [...state.bookings.values()].find((x) => x.location_id === locationId && canCheckIn(x, state.locations.get(locationId)?.resolved));
+  if (b) checkIn(b, state.locations.get(locationId).resolved, code);
+}
+
+function dialog(title, body, confirmText, onConfirm, { danger = true, cancelText = t("bookings.keep") } = {}) {
   const error = h("p", { class: "message", role: "alert", "data-kind": "error" });
   const el = h("dialog", { "aria-labelledby": "dialog-title" });
-  const confirm = h("button", { type: "submit", class: "danger", text: confirmText });
+  const confirm = h("button", { type: "submit", class: danger ? "danger" : null, text: confirmText });
   const form = h("form", { method: "dialog" }, h("h2", { id: "dialog-title", text: title }), ...body, error,
     h("div", { class: "actions" }, confirm,
-      h("button", { type: "button", class: "secondary", onclick: () => el.close(), text: t("bookings.keep") })));
+      h("button", { type: "button", class: "secondary", onclick: () => el.close(), text: cancelText })));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     confirm.disabled = true;

@@ -5,6 +5,7 @@
 import { API, clock, h } from "./core.js";
 import { fmt, t, translate } from "./i18n.js";
 import { LiveStream } from "./live.js";
+import qrcode from "./vendor/qrcode-generator/qrcode.mjs";
 
 const LIVE = ["held", "confirmed", "checked_in"];
 const $ = (id) => document.getElementById(id);
@@ -17,6 +18,7 @@ const state = {
   stream: null,
   edgeTimer: null,
   stopped: false,
+  presenceTimer: null,
 };
 
 class KioskError extends Error {
@@ -123,7 +125,8 @@ function render() {
     $("board").replaceChildren(...state.board.spaces.map((space) => {
       const card = $("card-template").content.firstElementChild.cloneNode(true);
       translate(card);
-      card.querySelector(".check-in").addEventListener("click", () => checkIn(space.space_id));
+      card.querySelector(".check-in").addEventListener("click", () => askPin(space.space_id));
+      card.querySelector(".pin-form").addEventListener("submit", (e) => { e.preventDefault(); checkIn(space.space_id); });
       state.cards.set(space.space_id, card);
       return card;
     }));
@@ -153,27 +156,41 @@ function paint(card, space) {
     : t("kiosk.nothing");
   const booking = target(space);
   const button = card.querySelector(".check-in");
-  button.hidden = !booking;
+  button.hidden = !booking || !card.querySelector(".pin-form").hidden;
   button.dataset.booking = booking ? booking.booking_id : "";
   button.textContent = booking === space.current ? t("kiosk.check_in") : t("kiosk.check_in_for", { time: booking ? fmt.time(booking.start, zone(), { note: false }) : "" });
   button.setAttribute("aria-label", `${button.textContent}: ${space.name}`);
 }
 
-/** The proof of presence a check-in will carry (the trust-boundary issue adds a rotating code). */
-function presenceProof() {
-  return {};
+/** Check-in at the kiosk needs the PIN shown with the member's booking (proof of presence). */
+function askPin(spaceId) {
+  const card = state.cards.get(spaceId);
+  const form = card.querySelector(".pin-form");
+  const input = form.querySelector(".pin");
+  const id = `pin-${spaceId}`;
+  input.id = id;
+  form.querySelector(".pin-label").setAttribute("for", id);
+  form.querySelector(".pin-label").textContent = t("kiosk.pin");
+  form.querySelector(".check-in-submit").textContent = t("kiosk.check_in");
+  form.hidden = false;
+  card.querySelector(".check-in").hidden = true;
+  input.value = "";
+  input.focus();
 }
 
 async function checkIn(spaceId) {
   const card = state.cards.get(spaceId);
   const button = card.querySelector(".check-in");
+  const form = card.querySelector(".pin-form");
   const message = card.querySelector(".card-message");
   const bookingId = Number(button.dataset.booking);
   if (!bookingId) return;
-  button.disabled = true;
   message.textContent = t("kiosk.checking_in");
+  message.dataset.kind = "info";
   try {
-    await call("/kiosk/check-in", { method: "POST", body: { booking_id: bookingId, ...presenceProof() } });
+    const pin = form.querySelector(".pin").value.trim();
+    await call("/kiosk/check-in", { method: "POST", body: { booking_id: bookingId, pin } });
+    form.hidden = true;
     message.textContent = t("kiosk.welcome");
     message.dataset.kind = "success";
   } catch (err) {
@@ -181,8 +198,28 @@ async function checkIn(spaceId) {
     message.textContent = err.message;
     message.dataset.kind = "error";
   } finally {
-    button.disabled = false;
-    setTimeout(() => { message.textContent = ""; }, 10_000);
+    setTimeout(() => { if (message.dataset.kind !== "error") message.textContent = ""; }, 10_000);
+  }
+}
+
+/** The location's rotating presence code (digits and a QR of the check-in link), renewed
+ * when it rotates. */
+async function showPresence() {
+  clearTimeout(state.presenceTimer);
+  if (state.stopped) return;
+  try {
+    const p = await call("/kiosk/presence");
+    const qr = qrcode(0, "M");
+    qr.addData(new URL(p.check_in_url, location.origin).href);
+    qr.make();
+    $("presence-qr").src = qr.createDataURL(5, 0);
+    $("presence-qr").alt = t("kiosk.presence_qr");
+    $("presence-code").textContent = p.code;
+    $("presence").hidden = false;
+    state.presenceTimer = setTimeout(showPresence, Math.max(Date.parse(p.rotates_at) - clock.now(), 1000));
+  } catch (err) {
+    if (err.status === 401) stop(t("kiosk.revoked"));
+    else state.presenceTimer = setTimeout(showPresence, 10_000);
   }
 }
 
@@ -195,6 +232,8 @@ function stop(text) {
   state.stopped = true;
   state.stream?.close();
   clearTimeout(state.edgeTimer);
+  clearTimeout(state.presenceTimer);
+  $("presence").hidden = true;
   setLive("offline");
   $("board").replaceChildren();
   state.cards.clear();
@@ -211,6 +250,7 @@ async function start() {
     await refresh();
   }
   if (state.stopped) return;
+  showPresence();
   state.stream = new LiveStream(`/streams/locations/${state.board.location_id}`, {
     onEvent: apply, onResync: refresh, onState: setLive,
   });

@@ -7,6 +7,7 @@ import re
 
 from playwright.async_api import expect
 
+from cowork.store.models import Location
 from tests.browser.conftest import Place, Web, shoot, soon, watch
 from tests.browser.test_my_bookings import book
 from tests.payments_fixtures import at
@@ -64,15 +65,57 @@ async def test_kiosk_shows_now_and_next_and_a_check_in_appears_live(web: Web, pl
     await shoot(kiosk, "kiosk")
 
 
-async def test_kiosk_check_in_button_checks_the_booking_in(web: Web, place: Place):
+async def pin_of(web: Web, place: Place, booking: dict[str, object]) -> str:
+    r = await web.http.get(f"/api/v1/bookings/{booking['id']}", headers=web.headers(place.member))
+    return str(r.json()["check_in_pin"])
+
+
+async def test_kiosk_checks_a_booking_in_with_its_pin(web: Web, place: Place):
     booking = await book(web, place.booth.id, place.member, soon())
     kiosk = await web.open(f"/kiosk?token={await kiosk_token(web, place)}", width=390)
     booth = kiosk.locator(f'.card[data-space="{place.booth.id}"]')
     await booth.locator(".check-in").click()
+    # Without the member's PIN a kiosk checks nobody in (proof of presence).
+    web.problems.allow(r"/api/v1/kiosk/check-in|status of 403")
+    pin = await pin_of(web, place, booking)
+    wrong = str((int(pin) + 1) % 1_000_000).zfill(6)
+    await booth.get_by_label("check-in PIN").fill(wrong)
+    await booth.locator(".check-in-submit").click()
+    await expect(booth.locator(".card-message")).to_have_attribute("data-kind", "error")
+    r = await web.http.get(f"/api/v1/bookings/{booking['id']}", headers=web.headers(place.member))
+    assert r.json()["status"] == "confirmed"
+    await booth.get_by_label("check-in PIN").fill(pin)
+    await booth.locator(".check-in-submit").click()
     await expect(booth.locator(".card-message")).to_have_text("Checked in. Welcome!")
     r = await web.http.get(f"/api/v1/bookings/{booking['id']}", headers=web.headers(place.member))
     assert r.json()["status"] == "checked_in"
     await shoot(kiosk, "kiosk-check-in")
+
+
+async def test_member_checks_in_with_the_code_the_kiosk_shows(web: Web, place: Place):
+    rules = {**place.loc.booking_rules, "check_in_needs_presence": True}
+    await Location.filter(id=place.loc.id).update(booking_rules=rules)
+    booking = await book(web, place.booth.id, place.member, soon())
+    kiosk = await web.open(f"/kiosk?token={await kiosk_token(web, place)}")
+    code = kiosk.locator("#presence-code")
+    await expect(code).to_have_text(re.compile(r"^[0-9]{6}$"))
+    await expect(kiosk.locator("#presence-qr")).to_have_attribute(
+        "src", re.compile("^data:image/gif")
+    )
+    # What the kiosk's QR opens on the member's phone: the check-in, with the code filled in.
+    member = await web.open(
+        f"/bookings?check_in={await code.text_content()}&location={place.loc.id}",
+        user=place.member,
+        width=390,
+    )
+    await expect(member.locator("#presence-code")).to_have_value(await code.text_content() or "")
+    await member.get_by_role("dialog").get_by_role("button", name="Check in").click()
+    card = member.locator(f'[data-booking="{booking["id"]}"]')
+    await expect(card).to_have_attribute("data-status", "checked_in")
+    await expect(kiosk.locator(f'.card[data-space="{place.booth.id}"] .card-next')).to_contain_text(
+        "Checked in"
+    )
+    await shoot(member, "bookings-presence")
 
 
 async def test_manager_registers_a_kiosk_and_gets_its_link_as_a_qr_code(web: Web, place: Place):
