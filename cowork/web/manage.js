@@ -94,7 +94,7 @@ async function dashboard() {
   if (!d) return;
   const stat = (key, value) => h("li", { "data-stat": key }, h("span", { class: "value", text: String(value) }), t(`dash.${key}`));
   const arrivals = d.arrivals.length
-    ? h("ul", {}, ...d.arrivals.map((a) => h("li", { text: `${fmt.time(a.start, d.timezone)} · ${a.space_name ?? a.space_id} · ${a.user_email ?? ""}` })))
+    ? h("ul", {}, ...d.arrivals.map((a) => h("li", { text: `${fmt.time(a.start, d.timezone, { note: false })}–${fmt.time(a.end, d.timezone)} · ${a.space_name} · #${a.id}` })))
     : h("p", { class: "muted", text: t("dash.none") });
   $("panel-dashboard").replaceChildren(
     h("ul", { class: "stats" },
