@@ -16,6 +16,7 @@ from cowork.http.auth import authenticate
 from cowork.http.docs import SCHEMAS, problem_catalogue
 from cowork.http.drain import install_drain
 from cowork.http.problems import install_error_handlers
+from cowork.http.web import DOCS_PAGE
 from cowork.metrics import route_group
 from cowork.services import Services, build_services
 
@@ -59,8 +60,10 @@ def _configure(app: Sanic, settings: Settings) -> None:
         "authorization,content-type,idempotency-key,last-event-id,x-request-id"
     )
     app.config.CORS_EXPOSE_HEADERS = "x-request-id,retry-after,location"
-    app.config.OAS_UI_DEFAULT = "redoc"
-    app.config.OAS_UI_SWAGGER = False
+    # /docs is our Swagger UI page (vendored, strict CSP): works offline, nothing from a CDN.
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_UI_REDOC = False
+    app.config.OAS_PATH_TO_SWAGGER_HTML = str(DOCS_PAGE)
     app.config.HEALTH = False
     # Behind HAProxy (`option forwardfor`): request.remote_addr is the client, not the proxy.
     app.config.PROXIES_COUNT = settings.proxies_count

@@ -77,6 +77,7 @@ class Problem(Enum):
     SPACE_NOT_FOUND = (404, "Space not found", "No such space (or not bookable).")
     BOOKING_NOT_FOUND = (404, "Booking not found", "No such booking of yours.")
     PAYMENT_NOT_FOUND = (404, "Payment not found", "No such payment.")
+    CARD_DECLINED = (409, "Card declined", "localstripe refused the test card (dev and tests).")
     KIOSK_NOT_FOUND = (404, "Kiosk not found", "No such kiosk.")
     USER_NOT_FOUND = (404, "User not found", "No such user.")
     NOTIFICATION_NOT_FOUND = (404, "Notification not found", "No such notification of yours.")

@@ -320,6 +320,10 @@ class FloorSpace(BaseModel):
     next_start: datetime | None
 
 
+class FloorQuery(Query):
+    at: AwareDatetime | None = Field(None, description="The instant to show (default: now)")
+
+
 class FloorOut(BaseModel):
     location_id: int
     at: datetime
@@ -329,15 +333,16 @@ class FloorOut(BaseModel):
 
 @bp.get("/locations/<location_id:int>/floor")
 @doc(
-    "Every space's status now: free, held, booked or occupied",
+    "Every space's status at an instant (now by default): free, held, booked or occupied",
     tag="availability",
+    query=FloorQuery,
     response=FloorOut,
     auth=False,
     errors=(404,),
 )
 async def floor(request: Request, location_id: int) -> HTTPResponse:
-    now = services(request).clock.now()
-    snapshot = await floor_snapshot(location_id, now)
+    at = parse_query(request, FloorQuery).at
+    snapshot = await floor_snapshot(location_id, services(request).clock.now(), at)
     if snapshot is None:
         raise LocationNotFoundError(f"location {location_id} not found")
     return json(snapshot)

@@ -133,6 +133,7 @@ class SpaceSearch(PageParams):
     amenities: str | None = Field(None, description="Comma-separated amenity codes (all needed)")
     from_: AwareDatetime | None = Field(None, alias="from", description="ISO-8601 with offset")
     to: AwareDatetime | None = Field(None, description="ISO-8601 with offset, after `from`")
+    min_capacity: int | None = Field(None, ge=1, le=10_000, description="At least this many seats")
 
     @field_validator("from_", "to", mode="before")
     @classmethod
@@ -169,7 +170,7 @@ class SpaceSearch(PageParams):
                 f"No amenity has the code {unknown[0]!r}.", unknown=unknown
             )
         window = (self.from_, self.to) if self.from_ and self.to else None
-        return SpaceFilter(self.type, codes, window, now)
+        return SpaceFilter(self.type, codes, window, now, self.min_capacity)
 
 
 class LocationSearch(SpaceSearch):

@@ -13,6 +13,7 @@ MODULES = (
     "manage",
     "reports",
     "bookings",
+    "quotes",
     "payments",
     "streams",
     "kiosks",
@@ -20,6 +21,7 @@ MODULES = (
     "analytics",
     "admin",
     "web",
+    "devcard",
 )
 
 

@@ -6,11 +6,19 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from cowork.domain.policy import refund_amount
 from cowork.payments import records
-from cowork.payments.records import RefundRow
+from cowork.payments.records import PaymentRow, RefundRow
 
 
 def cancel_key(booking_id: int) -> str:
     return f"refund-cancel-{booking_id}"
+
+
+def cancellation_refund_cents(payment: PaymentRow, percent: int) -> int:
+    """What a cancellation refunds: `percent` of what was paid, capped by what is left (also
+    what the member is shown before cancelling)."""
+    if not payment.paid or percent <= 0:
+        return 0
+    return max(min(refund_amount(payment.amount_cents, percent), payment.refundable_cents), 0)
 
 
 async def owe_cancellation_refund(
@@ -24,7 +32,7 @@ async def owe_cancellation_refund(
     existing = await records.refund_by_key(cancel_key(booking_id), conn)
     if existing is not None:
         return existing
-    amount = min(refund_amount(payment.amount_cents, percent), payment.refundable_cents)
+    amount = cancellation_refund_cents(payment, percent)
     if amount <= 0:
         return None
     refund = await records.insert_refund(

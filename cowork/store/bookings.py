@@ -296,8 +296,12 @@ async def next_deadline_at() -> datetime | None:
     return at
 
 
-async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | None:
-    """Status of every active space of a location at `now` (one query, always current)."""
+async def floor_snapshot(
+    location_id: int, now: datetime, at: datetime | None = None
+) -> dict[str, Any] | None:
+    """Status of every active space of a location at `at` (default `now`), as known `now`:
+    a hold counts while it is live now, whatever instant is shown (one query)."""
+    at = at or now
     locations = await db().execute_query_dict(
         "SELECT floors FROM locations WHERE id = $1 AND active", [location_id]
     )
@@ -306,10 +310,10 @@ async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | No
     rows = await db().execute_query_dict(
         "SELECT s.id, s.name, s.type, s.capacity, s.floor, s.x, s.y, s.width, s.height,"
         " cur.status, cur.ends_at AS until, nxt.starts_at AS next_start FROM spaces s"
-        f" LEFT JOIN LATERAL ({current_sql('s', '$2')}) cur ON true"
-        f" LEFT JOIN LATERAL ({next_sql('s', '$2')}) nxt ON true"
+        f" LEFT JOIN LATERAL ({current_sql('s', '$2', known='$3')}) cur ON true"
+        f" LEFT JOIN LATERAL ({next_sql('s', '$2', known='$3')}) nxt ON true"
         " WHERE s.location_id = $1 AND s.active ORDER BY s.floor, s.id",
-        [location_id, now],
+        [location_id, at, now],
     )
     spaces = [
         {
@@ -325,7 +329,7 @@ async def floor_snapshot(location_id: int, now: datetime) -> dict[str, Any] | No
     ]
     return {
         "location_id": location_id,
-        "at": now.isoformat(),
+        "at": at.isoformat(),
         "floors": _json(locations[0]["floors"]),
         "spaces": spaces,
     }

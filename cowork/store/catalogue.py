@@ -36,10 +36,16 @@ class SpaceFilter:
     amenities: tuple[str, ...] = ()
     window: tuple[datetime, datetime] | None = None
     now: datetime | None = None  # a hold lapsed by then frees its slot (domain.states.occupies)
+    min_capacity: int | None = None
 
     @property
     def narrows(self) -> bool:
-        return self.type is not None or bool(self.amenities) or self.window is not None
+        return (
+            self.type is not None
+            or bool(self.amenities)
+            or self.window is not None
+            or self.min_capacity is not None
+        )
 
 
 def _space_conditions(spec: SpaceFilter, params: list[Any]) -> list[str]:
@@ -57,6 +63,9 @@ def _space_conditions(spec: SpaceFilter, params: list[Any]) -> list[str]:
             " JOIN amenities a ON a.id = sa.amenity_id"
             f" WHERE sa.spaces_id = s.id AND a.code = ANY(${codes}::text[])) = ${len(params)}"
         )
+    if spec.min_capacity is not None:
+        params.append(spec.min_capacity)
+        conditions.append(f"s.capacity >= ${len(params)}")
     if spec.window is not None:
         conditions.append(_free_sql(spec, params))
     return conditions
@@ -104,7 +113,9 @@ async def space_matches(
     The window never hides a space unless `free_only`; without a window every space is free.
     """
     params: list[Any] = [location_id]
-    unwindowed = SpaceFilter(spec.type, spec.amenities, now=spec.now)
+    unwindowed = SpaceFilter(
+        spec.type, spec.amenities, now=spec.now, min_capacity=spec.min_capacity
+    )
     where = ["s.location_id = $1", "s.active", *_space_conditions(unwindowed, params)]
     free = "TRUE"
     if spec.window is not None:

@@ -20,20 +20,23 @@ def occupies_sql(alias: str, at: str) -> str:
     )
 
 
-def current_sql(space: str, at: str, columns: str = "b.status, b.ends_at") -> str:
-    """LATERAL subquery: the booking occupying space `space` at `at` (at most one)."""
+def current_sql(
+    space: str, at: str, columns: str = "b.status, b.ends_at", known: str | None = None
+) -> str:
+    """LATERAL subquery: the booking occupying space `space` at `at` (at most one); holds are
+    judged live at `known` (default `at`: a future instant shown as known now passes `now`)."""
     return (
         f"SELECT {columns} FROM bookings b WHERE b.space_id = {space}.id"
-        f" AND b.starts_at <= {at} AND b.ends_at > {at} AND {occupies_sql('b', at)}"
+        f" AND b.starts_at <= {at} AND b.ends_at > {at} AND {occupies_sql('b', known or at)}"
         " ORDER BY b.starts_at LIMIT 1"
     )
 
 
-def next_sql(space: str, at: str, columns: str = "b.starts_at") -> str:
+def next_sql(space: str, at: str, columns: str = "b.starts_at", known: str | None = None) -> str:
     """LATERAL subquery: the next booking of space `space` starting after `at` that holds its
-    slot (a hold lapsed by `at` does not)."""
+    slot (a hold lapsed by `known`, default `at`, does not)."""
     return (
         f"SELECT {columns} FROM bookings b WHERE b.space_id = {space}.id"
-        f" AND b.starts_at > {at} AND {occupies_sql('b', at)}"
+        f" AND b.starts_at > {at} AND {occupies_sql('b', known or at)}"
         " ORDER BY b.starts_at LIMIT 1"
     )
