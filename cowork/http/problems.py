@@ -92,6 +92,8 @@ def install_error_handlers(app: Sanic) -> None:
         error = as_problem(exc)
         if error is None:
             return _internal(request, exc)
+        if error.status == 405:
+            error.headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(error, request)
 
 
@@ -101,6 +103,21 @@ def _unreachable(exc: BaseException) -> bool:
         exc,
         OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError,
     )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the requested path answers (the router alone says, whatever its grouping)."""
+    allowed = []
+    for method in _METHODS:
+        try:
+            request.app.router.get(request.path, method, request.headers.get("host"))
+        except SanicException:
+            continue
+        allowed.append(method)
+    return allowed
 
 
 def _out_of_range(exc: BaseException) -> bool:
