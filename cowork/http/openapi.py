@@ -218,7 +218,7 @@ def _successes(op: Operation, wanted: _Schemas) -> dict[str, Any]:
 
 def problems_of(op: Operation, method: str, path_names: list[str]) -> list[Problem]:
     """Every problem the operation can answer: its own, and those of what it declares."""
-    found: list[Problem] = [*AUTH_PROBLEMS[op.auth]]
+    found: list[Problem] = [*AUTH_PROBLEMS[op.auth], Problem.HEADERS_TOO_LARGE]
     found += [path_id_problem(name) for name in path_names]
     if path_names:  # a path whose id is not a number matches no route
         found.append(Problem.NOT_FOUND)

@@ -80,6 +80,8 @@ def as_problem(exc: BaseException) -> DomainError | None:
         return Problem.DATABASE_UNAVAILABLE.error()
     if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
         problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
+        if exc.status_code == 413 and "header" in str(exc).lower():
+            problem = Problem.HEADERS_TOO_LARGE  # Sanic says 413 for an oversized request head
         return problem.error(str(exc) or None, headers=dict(exc.headers or {}))
     if _out_of_range(exc):
         return Problem.INVALID_PARAMETER.error()
