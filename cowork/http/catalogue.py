@@ -12,7 +12,7 @@ from tortoise.models import Model
 
 from cowork.domain.problems import Problem
 from cowork.http.context import services
-from cowork.http.docs import Auth, Out, doc, sometimes
+from cowork.http.docs import Auth, Link, Out, doc, sometimes
 from cowork.http.parsing import Flag, PageParams, QueryInstant, page_body, paginate, parse_query
 from cowork.store import catalogue as store
 from cowork.store.catalogue import SpaceFilter, SpaceType
@@ -175,6 +175,7 @@ class SpaceListQuery(SpaceSearch):
 
 
 SEARCH_PROBLEMS = (Problem.UNKNOWN_AMENITY, Problem.INVALID_WINDOW)
+_FIRST = "$response.body#/items/0/id"
 
 
 # Handlers
@@ -188,6 +189,10 @@ SEARCH_PROBLEMS = (Problem.UNKNOWN_AMENITY, Problem.INVALID_WINDOW)
     response=LocationPage,
     auth=Auth.NONE,
     errors=SEARCH_PROBLEMS,
+    links={
+        "firstSpaces": Link("catalogue_list_location_spaces", {"location_id": _FIRST}),
+        "firstFloor": Link("bookings_floor", {"location_id": _FIRST}),
+    },
 )
 async def list_locations(request: Request) -> HTTPResponse:
     query = parse_query(request, LocationSearch)
@@ -219,6 +224,11 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
     response=SpacePage,
     auth=Auth.NONE,
     errors=SEARCH_PROBLEMS,
+    links={
+        "holdFirst": Link("bookings_place_hold", {"space_id": _FIRST}),
+        "firstAvailability": Link("bookings_availability", {"space_id": _FIRST}),
+        "firstSpace": Link("catalogue_get_space", {"space_id": _FIRST}),
+    },
 )
 async def list_location_spaces(request: Request, location_id: int) -> HTTPResponse:
     query = parse_query(request, SpaceListQuery)
