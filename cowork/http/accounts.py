@@ -37,7 +37,7 @@ ADMIN_TAG = "admin"
 
 
 # Declared and enforced alike (one regex, ASCII classes both regex engines read the same way).
-EMAIL_PATTERN = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+EMAIL_PATTERN = r"^ *[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+ *$"
 _SPACE = " \t\n\r\f\v"
 Email = Annotated[
     str,

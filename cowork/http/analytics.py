@@ -30,7 +30,13 @@ bp = Blueprint("analytics", url_prefix="/api/v1/analytics")
 TAG = "analytics"
 DEFAULT_DAYS = 30
 QUANTILES = (0.5, 0.9, 0.99)
-PERIOD_PROBLEMS = (Problem.FORBIDDEN, Problem.LOCATION_NOT_FOUND, Problem.INVALID_WINDOW)
+# A period's first local midnight may fall before 2000-01-01 UTC (instant_out_of_range).
+PERIOD_PROBLEMS = (
+    Problem.FORBIDDEN,
+    Problem.LOCATION_NOT_FOUND,
+    Problem.INVALID_WINDOW,
+    Problem.INSTANT_OUT_OF_RANGE,
+)
 
 
 class PeriodQuery(Query):

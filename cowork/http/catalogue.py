@@ -60,6 +60,7 @@ class BookingRulesOut(Out):
     max_minutes: int
     max_days_ahead: int
     check_in_early_minutes: int
+    check_in_needs_presence: bool
 
 
 class LocationOut(Out):
