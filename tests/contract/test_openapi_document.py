@@ -13,6 +13,7 @@ import pytest
 from cowork.domain.problems import Problem
 from cowork.http.docs import OPERATIONS, problem_catalogue
 from cowork.http.openapi import build_document
+from cowork.http.web import PAGES
 from tests.factories import auth, make_location, make_space, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +25,11 @@ UNDOCUMENTED = {
     "/",
     "/kiosk",
     "/web/<name:str>",
+    "/web/vendor/<package:str>/<name:str>",
+    "/favicon.ico",
     "/webhooks/stripe",
+    "/api/v1/dev/card-payments",  # dev and tests only (localstripe)
+    *PAGES,
     "/api/v1/ws",
     "/docs",
     "/docs/openapi.json",
