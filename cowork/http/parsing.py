@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 from sanic import Request
 from tortoise.fields import BigIntField
@@ -188,6 +189,15 @@ class Body(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=declare_no_nul)
 
+    @model_validator(mode="after")
+    def _no_nul(self) -> Body:
+        """What the model keeps is stored as text: U+0000 is refused (fields a model ignores
+        are not looked at)."""
+        for path, text in _strings(self.model_dump(), ""):
+            if "\x00" in text:
+                raise ValueError(f"{path or 'body'}: text cannot contain U+0000")
+        return self
+
 
 class Query(BaseModel):
     """Base of query strings: values arrive as text; unknown parameters are ignored."""
@@ -233,12 +243,7 @@ def _normalised_json(raw: bytes) -> str:
         data = json.loads(raw, parse_float=_number, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise Problem.MALFORMED_JSON.error("The body is not valid JSON.") from exc
-    for path, text in _strings(data, ""):
-        if "\x00" in text:
-            raise Problem.VALIDATION_FAILED.error(
-                "Text cannot contain U+0000.",
-                errors=[{"field": path, "message": "contains U+0000", "type": "string_nul"}],
-            )
+    for _, text in _strings(data, ""):
         try:
             text.encode()
         except UnicodeEncodeError as exc:  # a lone surrogate escape: not Unicode text
