@@ -13,10 +13,9 @@ from sanic import HTTPResponse, Request, Sanic
 from cowork.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
 from cowork.http.auth import authenticate
-from cowork.http.docs import SCHEMAS, problem_catalogue
 from cowork.http.drain import install_drain
+from cowork.http.parsing import check_path_ids
 from cowork.http.problems import install_error_handlers
-from cowork.http.web import DOCS_PAGE
 from cowork.metrics import route_group
 from cowork.services import Services, build_services
 
@@ -60,20 +59,11 @@ def _configure(app: Sanic, settings: Settings) -> None:
         "authorization,content-type,idempotency-key,last-event-id,x-request-id"
     )
     app.config.CORS_EXPOSE_HEADERS = "x-request-id,retry-after,location"
-    # /docs is our Swagger UI page (vendored, strict CSP): works offline, nothing from a CDN.
-    app.config.OAS_UI_DEFAULT = "swagger"
-    app.config.OAS_UI_REDOC = False
-    app.config.OAS_PATH_TO_SWAGGER_HTML = str(DOCS_PAGE)
+    # The OpenAPI document and /docs are ours (cowork.http.openapi), not sanic-ext's.
+    app.config.OAS = False
     app.config.HEALTH = False
     # Behind HAProxy (`option forwardfor`): request.remote_addr is the client, not the proxy.
     app.config.PROXIES_COUNT = settings.proxies_count
-    app.ext.openapi.describe(
-        "cowork API",
-        version="1.0.0",
-        description="Realtime coworking bookings. Errors are application/problem+json with a "
-        "stable `code`:\n\n" + problem_catalogue(),
-    )
-    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
 
 
 def _install_middleware(app: Sanic, services: Services) -> None:
@@ -85,6 +75,10 @@ def _install_middleware(app: Sanic, services: Services) -> None:
         request.ctx.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.ctx.started = time.perf_counter()
         await authenticate(request)
+
+    @app.on_request(priority=90)  # type: ignore[call-arg]
+    async def bounded_ids(request: Request) -> None:
+        check_path_ids(request)  # an id beyond its column never reaches an actor or asyncpg
 
     @app.on_response(priority=100)
     async def finish(request: Request, response: HTTPResponse) -> None:
@@ -118,7 +112,6 @@ def _install_lifecycle(app: Sanic, services: Services) -> None:
     # The supervisor owns every background service (cowork.services); Sanic only says when.
     @app.before_server_start
     async def start(app: Sanic) -> None:
-        app.ext.openapi.raw({"components": {"schemas": SCHEMAS}})
         await services.start()
 
     @app.after_server_stop

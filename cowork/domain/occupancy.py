@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cowork.domain.errors import InvalidInputError
+from cowork.domain.problems import Problem
 from cowork.domain.schedule import Closure, WeeklyHours, open_intervals
 from cowork.domain.slots import Slot, to_utc
 
@@ -23,10 +24,16 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.last < self.first:
-            raise InvalidInputError("`to` must be on or after `from`", first=str(self.first))
+            raise InvalidInputError(
+                "`to` must be on or after `from`",
+                problem=Problem.INVALID_WINDOW,
+                first=str(self.first),
+            )
         if self.days > MAX_PERIOD_DAYS:
             raise InvalidInputError(
-                f"a period spans at most {MAX_PERIOD_DAYS} days", days=self.days
+                f"a period spans at most {MAX_PERIOD_DAYS} days",
+                problem=Problem.INVALID_WINDOW,
+                days=self.days,
             )
 
     @property

@@ -39,7 +39,17 @@ class Problem(Enum):
         "A query parameter is missing, malformed or out of range; `errors` lists each.",
     )
     INVALID_INPUT = (422, "Invalid input", "A value breaks a rule the schema cannot express.")
+    INVALID_WINDOW = (
+        422,
+        "Invalid time window",
+        "`from` and `to` go together, `to` after `from`, within the span the operation allows.",
+    )
     PAYLOAD_TOO_LARGE = (413, "Payload too large", "The body is larger than the server accepts.")
+    HEADERS_TOO_LARGE = (
+        431,
+        "Request header fields too large",
+        "The request line and headers (a long query string too) exceed 8 KiB.",
+    )
     METHOD_NOT_ALLOWED = (405, "Method not allowed", "The resource does not answer this method.")
     REQUEST_TIMEOUT = (408, "Request timeout", "The request took too long to arrive.")
     RANGE_NOT_SATISFIABLE = (416, "Range not satisfiable", "The requested byte range is invalid.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.accounts import passwords
@@ -18,8 +18,16 @@ from cowork.config import Settings
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_role, require_user
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.docs import Auth, Out, doc
+from cowork.http.parsing import (
+    Body,
+    Id,
+    PageParams,
+    page_body,
+    paginate,
+    parse_body,
+    parse_query,
+)
 from cowork.store.models import User
 
 bp = Blueprint("accounts")
@@ -28,19 +36,23 @@ TAG = "accounts"
 ADMIN_TAG = "admin"
 
 
-def _checked_email(raw: str) -> str:
-    email = passwords.normalise_email(raw)
-    if not passwords.valid_email(email):
-        raise ValueError("not a valid email address")
-    return email
-
-
-Email = Annotated[str, AfterValidator(_checked_email)]
+# Declared and enforced alike (one regex, ASCII classes both regex engines read the same way).
+EMAIL_PATTERN = r"^ *[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+ *$"
+_SPACE = " \t\n\r\f\v"
+Email = Annotated[
+    str,
+    StringConstraints(max_length=passwords.EMAIL_MAX, pattern=EMAIL_PATTERN),
+    AfterValidator(passwords.normalise_email),
+]
 Password = Annotated[
     str, StringConstraints(min_length=passwords.PASSWORD_MIN, max_length=passwords.PASSWORD_MAX)
 ]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=passwords.PASSWORD_MAX)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[
+    str,
+    StringConstraints(max_length=120, pattern=f"^[^\\x00]*[^{_SPACE}\\x00][^\\x00]*$"),
+    AfterValidator(lambda name: name.strip(_SPACE)),
+]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -68,7 +80,7 @@ class MePatch(Body):
 class AdminUserPatch(Body):
     role: Role | None = None
     is_active: bool | None = None
-    managed_location_ids: Annotated[list[int], Field(max_length=1000)] | None = None
+    managed_location_ids: Annotated[list[Id], Field(max_length=1000)] | None = None
 
 
 class AdminUsersQuery(PageParams):
@@ -76,7 +88,7 @@ class AdminUsersQuery(PageParams):
     email: Annotated[str, StringConstraints(max_length=passwords.EMAIL_MAX)] | None = None
 
 
-class UserOut(BaseModel):
+class UserOut(Out):
     id: int
     email: str
     name: str
@@ -89,12 +101,12 @@ class AdminUserOut(UserOut):
     is_active: bool
 
 
-class UserPage(BaseModel):
+class UserPage(Out):
     items: list[AdminUserOut]
     next_cursor: str | None
 
 
-class TokenPair(BaseModel):
+class TokenPair(Out):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -108,8 +120,8 @@ class TokenPair(BaseModel):
     body=RegisterBody,
     response=UserOut,
     status=201,
-    auth=False,
-    errors=(409, 429),
+    auth=Auth.NONE,
+    errors=(Problem.EMAIL_TAKEN, Problem.TOO_MANY_ATTEMPTS),
 )
 async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, RegisterBody)
@@ -124,8 +136,8 @@ async def register(request: Request) -> HTTPResponse:
     tag=TAG,
     body=LoginBody,
     response=TokenPair,
-    auth=False,
-    errors=(401, 403, 429),
+    auth=Auth.NONE,
+    errors=(Problem.INVALID_CREDENTIALS, Problem.ACCOUNT_INACTIVE, Problem.TOO_MANY_ATTEMPTS),
 )
 async def login(request: Request) -> HTTPResponse:
     body = parse_body(request, LoginBody)
@@ -146,8 +158,13 @@ async def login(request: Request) -> HTTPResponse:
     tag=TAG,
     body=RefreshBody,
     response=TokenPair,
-    auth=False,
-    errors=(401, 403),
+    auth=Auth.NONE,
+    errors=(
+        Problem.REFRESH_TOKEN_INVALID,
+        Problem.REFRESH_TOKEN_EXPIRED,
+        Problem.REFRESH_TOKEN_REUSED,
+        Problem.ACCOUNT_INACTIVE,
+    ),
 )
 async def refresh_tokens(request: Request) -> HTTPResponse:
     body = parse_body(request, RefreshBody)
@@ -161,7 +178,7 @@ async def refresh_tokens(request: Request) -> HTTPResponse:
     tag=TAG,
     body=RefreshBody,
     status=204,
-    auth=False,
+    auth=Auth.NONE,
 )
 async def logout(request: Request) -> HTTPResponse:
     body = parse_body(request, RefreshBody)
@@ -170,7 +187,7 @@ async def logout(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/me")
-@doc("The caller's profile", tag=TAG, response=UserOut, errors=(403,))
+@doc("The caller's profile", tag=TAG, response=UserOut, errors=(Problem.ACCOUNT_INACTIVE,))
 async def me(request: Request) -> HTTPResponse:
     user = await _current_user(require_user(request))
     return json(_user_out(user, await managed_ids(user)).model_dump(mode="json"))
@@ -183,7 +200,12 @@ async def me(request: Request) -> HTTPResponse:
     tag=TAG,
     body=MePatch,
     response=UserOut,
-    errors=(403, 429),
+    errors=(
+        Problem.ACCOUNT_INACTIVE,
+        Problem.TOO_MANY_ATTEMPTS,
+        Problem.CURRENT_PASSWORD_REQUIRED,
+        Problem.CURRENT_PASSWORD_WRONG,
+    ),
 )
 async def update_me(request: Request) -> HTTPResponse:
     user = await _current_user(require_user(request))
@@ -204,7 +226,13 @@ async def update_me(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/admin/users")
-@doc("List users (admin)", tag=ADMIN_TAG, query=AdminUsersQuery, response=UserPage, errors=(403,))
+@doc(
+    "List users (admin)",
+    tag=ADMIN_TAG,
+    query=AdminUsersQuery,
+    response=UserPage,
+    errors=(Problem.FORBIDDEN,),
+)
 async def list_users(request: Request) -> HTTPResponse:
     require_role(request, Role.ADMIN)
     query = parse_query(request, AdminUsersQuery)
@@ -227,7 +255,12 @@ async def list_users(request: Request) -> HTTPResponse:
     tag=ADMIN_TAG,
     body=AdminUserPatch,
     response=AdminUserOut,
-    errors=(403, 404, 409),
+    errors=(
+        Problem.FORBIDDEN,
+        Problem.SELF_LOCKOUT,
+        Problem.NOT_A_MANAGER,
+        Problem.UNKNOWN_LOCATION,
+    ),
 )
 async def update_user(request: Request, user_id: int) -> HTTPResponse:
     admin = require_role(request, Role.ADMIN)

@@ -5,23 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
 from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_role
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Out, doc
 from cowork.http.parsing import (
-    MAX_ID,
+    Id,
     PageParams,
     Query,
+    QueryInstant,
+    cursor_id,
     encode_cursor,
     page_body,
     parse_query,
 )
-from cowork.http.reports import cursor_id, now_of
+from cowork.http.reports import now_of
 from cowork.store import deadlines
 from cowork.store.audit import AuditFilter, entries
 
@@ -41,7 +43,7 @@ class ExpiriesQuery(Query):
     limit: int = Field(10, ge=1, le=100, description="Next deadlines listed per kind")
 
 
-class Deadline(BaseModel):
+class Deadline(Out):
     booking_id: int
     space_id: int
     location_id: int
@@ -51,7 +53,7 @@ class Deadline(BaseModel):
     expires_at: str | None
 
 
-class DeadlineKind(BaseModel):
+class DeadlineKind(Out):
     kind: str
     status: str
     pending: int
@@ -61,7 +63,7 @@ class DeadlineKind(BaseModel):
     next: list[Deadline]
 
 
-class ExpiredHold(BaseModel):
+class ExpiredHold(Out):
     booking_id: int
     space_id: int
     location_id: int
@@ -70,7 +72,7 @@ class ExpiredHold(BaseModel):
     expired_at: str
 
 
-class TimerOut(BaseModel):
+class TimerOut(Out):
     last_sweep_at: str | None
     last_lag_seconds: float
     processed: int
@@ -78,7 +80,7 @@ class TimerOut(BaseModel):
     recent: list[dict[str, Any]]
 
 
-class Expiries(BaseModel):
+class Expiries(Out):
     at: str
     node_id: str
     overdue_after_seconds: float
@@ -106,7 +108,7 @@ def _timer(request: Request) -> dict[str, Any]:
     tag=TAG,
     query=ExpiriesQuery,
     response=Expiries,
-    errors=(403, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def expiries(request: Request) -> HTTPResponse:
     require_role(request, Role.ADMIN)
@@ -127,13 +129,13 @@ async def expiries(request: Request) -> HTTPResponse:
     return json(body)
 
 
-class SweepOut(BaseModel):
+class SweepOut(Out):
     handled: int
     timer: TimerOut
 
 
 @bp.post("/expiries/sweep")
-@doc("Run the deadline timer now (admins)", tag=TAG, response=SweepOut, errors=(403,))
+@doc("Run the deadline timer now (admins)", tag=TAG, response=SweepOut, errors=(Problem.FORBIDDEN,))
 async def sweep(request: Request) -> HTTPResponse:
     require_role(request, Role.ADMIN)
     handled = await services(request).timer.sweep()
@@ -146,13 +148,13 @@ async def sweep(request: Request) -> HTTPResponse:
 class AuditQuery(PageParams):
     entity: str | None = Field(None, max_length=64, description="location, space, closure, ...")
     entity_id: str | None = Field(None, max_length=64)
-    actor: int | None = Field(None, ge=1, le=MAX_ID, description="User id of who made the change")
-    location_id: int | None = Field(None, ge=1, le=MAX_ID)
-    from_: AwareDatetime | None = Field(None, alias="from", description="At or after (with offset)")
-    to: AwareDatetime | None = Field(None, description="Before (with offset)")
+    actor: Id | None = Field(None, description="User id of who made the change")
+    location_id: Id | None = None
+    from_: QueryInstant | None = Field(None, alias="from", description="At or after")
+    to: QueryInstant | None = Field(None, description="Before")
 
 
-class AuditItem(BaseModel):
+class AuditItem(Out):
     id: int
     at: str
     actor_id: int | None
@@ -164,7 +166,7 @@ class AuditItem(BaseModel):
     after: dict[str, Any] | None
 
 
-class AuditPage(BaseModel):
+class AuditPage(Out):
     items: list[AuditItem]
     next_cursor: str | None
 
@@ -175,7 +177,7 @@ class AuditPage(BaseModel):
     tag=TAG,
     query=AuditQuery,
     response=AuditPage,
-    errors=(400, 403, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def audit_log(request: Request) -> HTTPResponse:
     principal = require_role(request, Role.MANAGER, Role.ADMIN)

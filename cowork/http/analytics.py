@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.domain.occupancy import Period
@@ -19,8 +19,8 @@ from cowork.domain.problems import Problem
 from cowork.domain.schedule import WEEKDAY_KEYS
 from cowork.http.auth import require_role
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import MAX_ID, Query, parse_query
+from cowork.http.docs import Out, doc
+from cowork.http.parsing import Id, LocalDate, Query, parse_query
 from cowork.http.reports import STAFF, now_of, report_scope
 from cowork.store import analytics as store
 from cowork.store import reports
@@ -30,21 +30,24 @@ bp = Blueprint("analytics", url_prefix="/api/v1/analytics")
 TAG = "analytics"
 DEFAULT_DAYS = 30
 QUANTILES = (0.5, 0.9, 0.99)
+# A period's first local midnight may fall before 2000-01-01 UTC (instant_out_of_range).
+PERIOD_PROBLEMS = (
+    Problem.FORBIDDEN,
+    Problem.LOCATION_NOT_FOUND,
+    Problem.INVALID_WINDOW,
+    Problem.INSTANT_OUT_OF_RANGE,
+)
 
 
 class PeriodQuery(Query):
-    location_id: int | None = Field(None, ge=1, le=MAX_ID)
-    from_: date | None = Field(None, alias="from", description="First local date (inclusive)")
-    to: date | None = Field(None, description="Last local date (inclusive); default today (UTC)")
+    location_id: Id | None = None
+    from_: LocalDate | None = Field(None, alias="from", description="First local date (inclusive)")
+    to: LocalDate | None = Field(None, description="Last local date (inclusive); default today")
 
 
 def _period(q: PeriodQuery, now: datetime) -> Period:
     """`to` defaults to today (UTC) or `from` + 29 days; `from` defaults to `to` - 29 days."""
     span = timedelta(days=DEFAULT_DAYS - 1)
-    edge = timedelta(days=DEFAULT_DAYS + 2)  # room for the span and local-midnight arithmetic
-    for given in (q.from_, q.to):
-        if given is not None and not date.min + edge <= given <= date.max - edge:
-            raise Problem.INVALID_QUERY.error("The dates are out of range.")
     last = q.to or (q.from_ + span if q.from_ else now.date())
     first = q.from_ or last - span
     return Period(first, last)
@@ -60,13 +63,13 @@ async def _scope(request: Request) -> tuple[Period, list[store.LocationInfo]]:
 # Overview
 
 
-class Occupancy(BaseModel):
+class Occupancy(Out):
     booked_hours: float
     open_hours: float
     occupancy: float | None
 
 
-class Rates(BaseModel):
+class Rates(Out):
     bookings: int
     cancelled: int
     no_shows: int
@@ -87,7 +90,7 @@ class LocationOverview(Rates, Occupancy):
     occupancy_by_space_type: dict[str, Occupancy]
 
 
-class MoneyTotal(BaseModel):
+class MoneyTotal(Out):
     revenue_cents: int
     refunds_cents: int
     net_revenue_cents: int
@@ -98,12 +101,12 @@ class OverviewTotals(Rates, Occupancy):
     occupancy_by_space_type: dict[str, Occupancy]
 
 
-class PeriodOut(BaseModel):
+class PeriodOut(Out):
     from_: str = Field(alias="from")
     to: str
 
 
-class Overview(BaseModel):
+class Overview(Out):
     period: PeriodOut
     locations: list[LocationOverview]
     totals: OverviewTotals
@@ -119,7 +122,7 @@ def _period_out(period: Period) -> dict[str, str]:
     tag=TAG,
     query=PeriodQuery,
     response=Overview,
-    errors=(403, 404, 422),
+    errors=PERIOD_PROBLEMS,
 )
 async def overview(request: Request) -> HTTPResponse:
     period, infos = await _scope(request)
@@ -130,20 +133,20 @@ async def overview(request: Request) -> HTTPResponse:
 # Bookings over time
 
 
-class Day(BaseModel):
+class Day(Out):
     date: str
     bookings: int
     cancelled: int
     no_shows: int
 
 
-class Heatmap(BaseModel):
+class Heatmap(Out):
     weekdays: list[str]
     hours: list[int]
     bookings: list[list[int]] = Field(description="[weekday][hour], local time of the start")
 
 
-class BookingSeries(BaseModel):
+class BookingSeries(Out):
     period: PeriodOut
     daily: list[Day]
     heatmap: Heatmap
@@ -155,7 +158,7 @@ class BookingSeries(BaseModel):
     tag=TAG,
     query=PeriodQuery,
     response=BookingSeries,
-    errors=(403, 404, 422),
+    errors=PERIOD_PROBLEMS,
 )
 async def bookings(request: Request) -> HTTPResponse:
     period, infos = await _scope(request)
@@ -176,7 +179,7 @@ async def bookings(request: Request) -> HTTPResponse:
 # Performance (this node's prometheus registry)
 
 
-class Percentiles(BaseModel):
+class Percentiles(Out):
     count: int
     mean_ms: float | None
     p50_ms: float | None
@@ -188,7 +191,7 @@ class RouteLatency(Percentiles):
     group: str
 
 
-class Performance(BaseModel):
+class Performance(Out):
     node_id: str
     at: str
     latency: list[RouteLatency]
@@ -256,7 +259,7 @@ def _gauge(registry: CollectorRegistry, name: str) -> float:
     tag=TAG,
     query=PeriodQuery,
     response=Performance,
-    errors=(403, 404, 422),
+    errors=PERIOD_PROBLEMS,
 )
 async def performance(request: Request) -> HTTPResponse:
     require_role(request, *STAFF)

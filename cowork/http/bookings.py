@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
@@ -23,16 +23,20 @@ from cowork.actors.memory import Availability
 from cowork.domain.errors import BookingNotFoundError, LocationNotFoundError
 from cowork.domain.policy import CANCEL_NOTE_MAX, ChosenReason
 from cowork.domain.presence import booking_pin
+from cowork.domain.problems import Problem
 from cowork.domain.slots import Slot
-from cowork.domain.states import BookingStatus
+from cowork.domain.states import FLOOR_LABELS, BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
+from cowork.http.catalogue import FloorOut
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import ACTOR_PROBLEMS, SLOT_PROBLEMS, Auth, Link, Out, doc, one_of
 from cowork.http.idempotency import idempotent
 from cowork.http.parsing import (
     Body,
+    Instant,
     PageParams,
     Query,
+    QueryInstant,
     page_body,
     paginate,
     parse_body,
@@ -40,6 +44,7 @@ from cowork.http.parsing import (
 )
 from cowork.payments.checkout import follow_price
 from cowork.store.bookings import BookingJson, BookingRow, floor_snapshot, get_booking
+from cowork.store.catalogue import SpaceType
 from cowork.store.models import Booking
 
 bp = Blueprint("bookings", url_prefix="/api/v1")
@@ -48,8 +53,8 @@ MAX_AVAILABILITY_WINDOW = timedelta(days=31)
 
 
 class SlotBody(Body):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class CheckInBody(Body):
@@ -67,45 +72,67 @@ class CancelBody(Body):
     )
 
 
-class BookingPage(BaseModel):
+class BookingPage(Out):
     items: list[BookingJson]
     next_cursor: str | None
 
 
 class BookingsQuery(PageParams):
     status: BookingStatus | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: QueryInstant | None = Field(default=None, alias="from", description="Ends after")
+    to: QueryInstant | None = Field(default=None, description="Starts before")
 
 
 class WindowQuery(Query):
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: QueryInstant = Field(alias="from")
+    to: QueryInstant = Field(description="After `from`, at most 31 days later")
 
     @model_validator(mode="after")
     def ordered(self) -> WindowQuery:
         if self.to <= self.from_:
-            raise ValueError("`to` must be after `from`")
+            raise Problem.INVALID_WINDOW.error("`to` must be after `from`.")
         if self.to - self.from_ > MAX_AVAILABILITY_WINDOW:
-            raise ValueError("the window may span at most 31 days")
+            raise Problem.INVALID_WINDOW.error("The window may span at most 31 days.")
         return self
 
 
-class Interval(BaseModel):
+class Interval(Out):
     start: datetime
     end: datetime
 
 
 class BusyInterval(Interval):
-    status: str
+    status: BookingStatus
 
 
-class AvailabilityOut(BaseModel):
+class AvailabilityOut(Out):
     space_id: int
     from_: datetime = Field(alias="from")
     to: datetime
     busy: list[BusyInterval]
     free: list[Interval]
+
+
+def _on_booking(target: str, description: str) -> Link:
+    return Link(
+        target,
+        {"space_id": "$response.body#/space_id", "booking_id": "$response.body#/id"},
+        description,
+    )
+
+
+BOOKING_LINKS = {
+    "get": Link("bookings_booking_detail", {"booking_id": "$response.body#/id"}, "Read it"),
+    "cancel": _on_booking("bookings_cancel", "Cancel it"),
+    "checkIn": _on_booking("bookings_check_in", "Check in"),
+    "reschedule": _on_booking("bookings_reschedule", "Move it"),
+    "noShow": _on_booking("bookings_no_show", "Mark a no-show (staff)"),
+    "pay": Link("payments_pay", {"booking_id": "$response.body#/id"}, "Pay the hold"),
+    "kioskCheckIn": Link(
+        "kiosks_kiosk_check_in", {}, "Check in at the kiosk", {"booking_id": "$response.body#/id"}
+    ),
+}
+ON_BOOKING = (Problem.BOOKING_NOT_FOUND, Problem.BOOKING_CHANGED, *ACTOR_PROBLEMS)
 
 
 async def requester_for(request: Request) -> Requester:
@@ -133,7 +160,9 @@ def _optional_body(request: Request, model: type[Body]) -> Any:
     body=SlotBody,
     response=BookingJson,
     status=201,
-    errors=(404, 409, 503),
+    idempotent=True,
+    links=BOOKING_LINKS,
+    errors=(*SLOT_PROBLEMS, Problem.SLOT_TAKEN, Problem.SPACE_INACTIVE, *ACTOR_PROBLEMS),
 )
 @idempotent
 async def place_hold(request: Request, space_id: int) -> HTTPResponse:
@@ -152,8 +181,10 @@ async def place_hold(request: Request, space_id: int) -> HTTPResponse:
     "Cancel a booking (refund by the location's policy)",
     tag="bookings",
     body=CancelBody,
+    body_required=False,
     response=BookingJson,
-    errors=(404, 409, 503),
+    idempotent=True,
+    errors=(*ON_BOOKING, Problem.INVALID_TRANSITION),
 )
 @idempotent
 async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
@@ -173,7 +204,14 @@ async def cancel(request: Request, space_id: int, booking_id: int) -> HTTPRespon
     tag="bookings",
     body=CheckInBody,
     response=BookingJson,
-    errors=(403, 404, 409, 503),
+    body_required=False,
+    idempotent=True,
+    errors=(
+        *ON_BOOKING,
+        Problem.INVALID_TRANSITION,
+        Problem.CHECK_IN_WINDOW_CLOSED,
+        Problem.PRESENCE_REQUIRED,
+    ),
 )
 @idempotent
 async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
@@ -191,7 +229,15 @@ async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResp
     tag="bookings",
     body=SlotBody,
     response=BookingJson,
-    errors=(404, 409, 503),
+    idempotent=True,
+    errors=(
+        *ON_BOOKING,
+        *SLOT_PROBLEMS,
+        Problem.SLOT_TAKEN,
+        Problem.SPACE_INACTIVE,
+        Problem.INVALID_TRANSITION,
+        Problem.RESCHEDULE_COSTS_MORE,
+    ),
 )
 @idempotent
 async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
@@ -209,7 +255,8 @@ async def reschedule(request: Request, space_id: int, booking_id: int) -> HTTPRe
     "Mark a no-show (managers of the location, admins)",
     tag="bookings",
     response=BookingJson,
-    errors=(403, 404, 409, 503),
+    idempotent=True,
+    errors=(*ON_BOOKING, Problem.FORBIDDEN, Problem.INVALID_TRANSITION, Problem.NO_SHOW_TOO_EARLY),
 )
 @idempotent
 async def no_show(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
@@ -264,7 +311,6 @@ class BookingDetail(BookingJson, total=False):
     "One booking (its member, the location's managers, admins)",
     tag="bookings",
     response=BookingDetail,
-    errors=(404,),
 )
 async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
     requester = await requester_for(request)
@@ -283,8 +329,8 @@ async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
     tag="availability",
     query=WindowQuery,
     response=AvailabilityOut,
-    auth=False,
-    errors=(404, 422),
+    auth=Auth.NONE,
+    errors=(Problem.INVALID_WINDOW, Problem.INSTANT_OUT_OF_RANGE, *ACTOR_PROBLEMS),
 )
 async def availability(request: Request, space_id: int) -> HTTPResponse:
     query = parse_query(request, WindowQuery)
@@ -305,29 +351,29 @@ async def availability(request: Request, space_id: int) -> HTTPResponse:
     )
 
 
-class FloorSpace(BaseModel):
+class FloorSpace(Out):
     id: int
     name: str
-    type: str
+    type: SpaceType
     capacity: int
     floor: int
     x: int
     y: int
     width: int
     height: int
-    status: str
+    status: str = one_of(FLOOR_LABELS.values())
     until: datetime | None
     next_start: datetime | None
 
 
 class FloorQuery(Query):
-    at: AwareDatetime | None = Field(None, description="The instant to show (default: now)")
+    at: QueryInstant | None = Field(None, description="The instant to show (default: now)")
 
 
-class FloorOut(BaseModel):
+class FloorMapOut(Out):
     location_id: int
     at: datetime
-    floors: list[dict[str, Any]]
+    floors: list[FloorOut]
     spaces: list[FloorSpace]
 
 
@@ -336,9 +382,8 @@ class FloorOut(BaseModel):
     "Every space's status at an instant (now by default): free, held, booked or occupied",
     tag="availability",
     query=FloorQuery,
-    response=FloorOut,
-    auth=False,
-    errors=(404,),
+    response=FloorMapOut,
+    auth=Auth.NONE,
 )
 async def floor(request: Request, location_id: int) -> HTTPResponse:
     at = parse_query(request, FloorQuery).at

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 from sanic import Blueprint, HTTPResponse, Request, json
 from tortoise.models import Model
 
 from cowork.domain.problems import Problem
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import PageParams, page_body, paginate, parse_query
+from cowork.http.docs import Auth, Link, Out, doc, sometimes
+from cowork.http.parsing import Flag, PageParams, QueryInstant, page_body, paginate, parse_query
 from cowork.store import catalogue as store
 from cowork.store.catalogue import SpaceFilter, SpaceType
 from cowork.store.models import Amenity, Location, Space
@@ -23,48 +23,47 @@ M = TypeVar("M", bound=Model)
 bp = Blueprint("catalogue", url_prefix="/api/v1")
 
 AMENITY_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# A "+01:00" offset sent unencoded in a query string arrives as " 01:00".
-_SPACED_OFFSET = re.compile(r" (\d{2}(:?\d{2})?)$")
 
 
-# Response shapes (OpenAPI only; the serialisers in store.catalogue build the JSON).
+# Response shapes (the serialisers in store.catalogue build the JSON; these declare it).
 
 
-class AmenityOut(BaseModel):
+class AmenityOut(Out):
     id: int
     code: str
     name: str
 
 
-class FloorOut(BaseModel):
+class FloorOut(Out):
     level: int
     name: str
     width: int
     height: int
 
 
-class ClosureOut(BaseModel):
+class ClosureOut(Out):
     id: int
     location_id: int
-    start_date: str
-    end_date: str
+    start_date: date
+    end_date: date
     reason: str
 
 
-class RefundTierOut(BaseModel):
+class RefundTierOut(Out):
     hours_before: int
     percent: int
 
 
-class BookingRulesOut(BaseModel):
+class BookingRulesOut(Out):
     granularity_minutes: int
     min_minutes: int
     max_minutes: int
     max_days_ahead: int
     check_in_early_minutes: int
+    check_in_needs_presence: bool
 
 
-class LocationOut(BaseModel):
+class LocationOut(Out):
     id: int
     name: str
     city: str
@@ -72,10 +71,12 @@ class LocationOut(BaseModel):
     timezone: str
     currency: str
     description: str
-    opening_hours: dict[str, list[list[str]]]
+    opening_hours: dict[str, list[list[str]]] = Field(
+        description="Weekday (mon..sun) → [[open, close], ...] as HH:MM local time"
+    )
     floors: list[FloorOut]
     active: bool
-    matching_spaces: int | None = Field(None, description="Only in search results")
+    matching_spaces: int = sometimes("Only in search results")
 
 
 class LocationDetailOut(LocationOut):
@@ -84,7 +85,7 @@ class LocationDetailOut(LocationOut):
     booking_rules: BookingRulesOut
 
 
-class SpaceOut(BaseModel):
+class SpaceOut(Out):
     id: int
     location_id: int
     name: str
@@ -102,60 +103,53 @@ class SpaceOut(BaseModel):
     width: int
     height: int
     active: bool
-    free: bool | None = Field(None, description="No live booking in [from, to); with from/to")
+    free: bool = sometimes("No live booking in [from, to); only with from/to")
 
 
-class LocationPage(BaseModel):
+class LocationPage(Out):
     items: list[LocationOut]
     next_cursor: str | None
 
 
-class SpacePage(BaseModel):
+class SpacePage(Out):
     items: list[SpaceOut]
     next_cursor: str | None
 
 
-class AmenityPage(BaseModel):
+class AmenityPage(Out):
     items: list[AmenityOut]
     next_cursor: str | None
 
 
-class ClosurePage(BaseModel):
+class ClosurePage(Out):
     items: list[ClosureOut]
     next_cursor: str | None
 
 
 # Queries
 
+_CODE = "[a-z][a-z0-9_]{0,63}"
+AMENITY_LIST = f"^ *({_CODE} *)?(, *({_CODE} *)?)*$"
+
 
 class SpaceSearch(PageParams):
     type: SpaceType | None = None
-    amenities: str | None = Field(None, description="Comma-separated amenity codes (all needed)")
-    from_: AwareDatetime | None = Field(None, alias="from", description="ISO-8601 with offset")
-    to: AwareDatetime | None = Field(None, description="ISO-8601 with offset, after `from`")
+    amenities: str | None = Field(
+        None,
+        max_length=1000,
+        pattern=AMENITY_LIST,
+        description="Comma-separated amenity codes (all needed)",
+    )
+    from_: QueryInstant | None = Field(None, alias="from", description="With `to`")
+    to: QueryInstant | None = Field(None, description="With `from`, after it")
     min_capacity: int | None = Field(None, ge=1, le=10_000, description="At least this many seats")
-
-    @field_validator("from_", "to", mode="before")
-    @classmethod
-    def _restore_plus(cls, value: Any) -> Any:
-        return _SPACED_OFFSET.sub(r"+\1", value) if isinstance(value, str) else value
-
-    @field_validator("amenities")
-    @classmethod
-    def _codes(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        for code in (c.strip() for c in value.split(",")):
-            if code and not AMENITY_CODE.match(code):
-                raise ValueError(f"{code[:64]!r} is not an amenity code")
-        return value
 
     @model_validator(mode="after")
     def _window(self) -> SpaceSearch:
         if (self.from_ is None) != (self.to is None):
-            raise ValueError("give both `from` and `to`, or neither")
+            raise Problem.INVALID_WINDOW.error("Give both `from` and `to`, or neither.")
         if self.from_ is not None and self.to is not None and self.to <= self.from_:
-            raise ValueError("`to` must be after `from`")
+            raise Problem.INVALID_WINDOW.error("`to` must be after `from`.")
         return self
 
     def codes(self) -> tuple[str, ...]:
@@ -178,7 +172,11 @@ class LocationSearch(SpaceSearch):
 
 
 class SpaceListQuery(SpaceSearch):
-    free_only: bool = Field(False, description="With from/to: keep only free spaces")
+    free_only: Flag = Field(False, description="With from/to: keep only free spaces")
+
+
+SEARCH_PROBLEMS = (Problem.UNKNOWN_AMENITY, Problem.INVALID_WINDOW)
+_FIRST = "$response.body#/items/0/id"
 
 
 # Handlers
@@ -190,8 +188,12 @@ class SpaceListQuery(SpaceSearch):
     tag="catalogue",
     query=LocationSearch,
     response=LocationPage,
-    auth=False,
-    errors=(400, 422),
+    auth=Auth.NONE,
+    errors=SEARCH_PROBLEMS,
+    links={
+        "firstSpaces": Link("catalogue_list_location_spaces", {"location_id": _FIRST}),
+        "firstFloor": Link("bookings_floor", {"location_id": _FIRST}),
+    },
 )
 async def list_locations(request: Request) -> HTTPResponse:
     query = parse_query(request, LocationSearch)
@@ -207,8 +209,7 @@ async def list_locations(request: Request) -> HTTPResponse:
     "A location with upcoming closures, policy and booking rules",
     tag="catalogue",
     response=LocationDetailOut,
-    auth=False,
-    errors=(404,),
+    auth=Auth.NONE,
 )
 async def get_location(request: Request, location_id: int) -> HTTPResponse:
     location = await store.get_location(location_id, public=True)
@@ -222,8 +223,13 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
     tag="catalogue",
     query=SpaceListQuery,
     response=SpacePage,
-    auth=False,
-    errors=(400, 404, 422),
+    auth=Auth.NONE,
+    errors=SEARCH_PROBLEMS,
+    links={
+        "holdFirst": Link("bookings_place_hold", {"space_id": _FIRST}),
+        "firstAvailability": Link("bookings_availability", {"space_id": _FIRST}),
+        "firstSpace": Link("catalogue_get_space", {"space_id": _FIRST}),
+    },
 )
 async def list_location_spaces(request: Request, location_id: int) -> HTTPResponse:
     query = parse_query(request, SpaceListQuery)
@@ -245,8 +251,7 @@ async def list_location_spaces(request: Request, location_id: int) -> HTTPRespon
     "A space: prices, amenities and floor geometry",
     tag="catalogue",
     response=SpaceOut,
-    auth=False,
-    errors=(404,),
+    auth=Auth.NONE,
 )
 async def get_space(request: Request, space_id: int) -> HTTPResponse:
     space = await store.get_space(space_id, public=True)
@@ -259,8 +264,7 @@ async def get_space(request: Request, space_id: int) -> HTTPResponse:
     tag="catalogue",
     query=PageParams,
     response=AmenityPage,
-    auth=False,
-    errors=(400, 422),
+    auth=Auth.NONE,
 )
 async def list_amenities(request: Request) -> HTTPResponse:
     page = parse_query(request, PageParams)

@@ -7,25 +7,22 @@ import hmac
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Blueprint, HTTPResponse, Request, json
 from sanic.response import raw
-from sanic_ext.extensions.openapi import openapi
 
 from cowork.domain.problems import Problem
 from cowork.http.auth import bearer_token
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Auth, Out, doc
 from cowork.store.db import ping
 
 bp = Blueprint("health")
 
 
 @bp.get("/healthz")
-@openapi.exclude()
 async def healthz(request: Request) -> HTTPResponse:
     return json({"status": "ok", "node_id": services(request).settings.node_id})
 
 
 @bp.get("/readyz")
-@openapi.exclude()
 async def readyz(request: Request) -> HTTPResponse:
     checks = {"database": await _database_ok(), "nats": _nats_ok(request)}
     draining = services(request).draining
@@ -49,7 +46,6 @@ def _nats_ok(request: Request) -> bool:
 
 
 @bp.get("/metrics")
-@openapi.exclude()
 async def metrics(request: Request) -> HTTPResponse:
     """Prometheus metrics, for the configured scraper addresses or the metrics token only."""
     settings = services(request).settings
@@ -62,8 +58,21 @@ async def metrics(request: Request) -> HTTPResponse:
     return raw(body, content_type=CONTENT_TYPE_LATEST)
 
 
+class ClientConfig(Out):
+    stripe_publishable_key: str
+    stripe_js_url: str
+    hold_ttl_seconds: int
+    no_show_grace_seconds: int
+    node_id: str
+
+
 @bp.get("/api/v1/config")
-@doc("What a client needs to start (Stripe keys, limits)", tag="config", auth=False)
+@doc(
+    "What a client needs to start (Stripe keys, limits)",
+    tag="config",
+    response=ClientConfig,
+    auth=Auth.NONE,
+)
 async def client_config(request: Request) -> HTTPResponse:
     s = services(request).settings
     return json(

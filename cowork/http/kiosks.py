@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
@@ -19,26 +19,37 @@ from cowork.actors.kiosk import check_in_by_kiosk
 from cowork.domain.errors import BookingNotFoundError
 from cowork.domain.presence import location_code
 from cowork.domain.problems import Problem
+from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_manager_of, require_role
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.docs import ACTOR_PROBLEMS, Auth, Link, Out, doc
+from cowork.http.parsing import (
+    BigId,
+    Body,
+    Id,
+    PageParams,
+    page_body,
+    paginate,
+    parse_body,
+    parse_query,
+)
 from cowork.store import kiosks
+from cowork.store.catalogue import SpaceType
 from cowork.store.models import KioskDevice, Location
 
 bp = Blueprint("kiosks")
 
 
 class KioskIn(Body):
-    location_id: int = Field(ge=1)
+    location_id: Id
     name: str = Field(min_length=1, max_length=120)
 
 
 class KioskQuery(PageParams):
-    location_id: int | None = None
+    location_id: Id | None = None
 
 
-class KioskOut(BaseModel):
+class KioskOut(Out):
     id: int
     location_id: int
     name: str
@@ -51,43 +62,57 @@ class KioskCreated(KioskOut):
     token: str
 
 
-class KioskPage(BaseModel):
+class KioskPage(Out):
     items: list[KioskOut]
     next_cursor: str | None
 
 
-class BookingSlotOut(BaseModel):
+class BookingSlotOut(Out):
     booking_id: int
-    status: str
+    status: BookingStatus
     start: datetime
     end: datetime
 
 
-class KioskSpaceOut(BaseModel):
+class KioskSpaceOut(Out):
     space_id: int
     name: str
-    type: str
+    type: SpaceType
     floor: int
     current: BookingSlotOut | None
     next: BookingSlotOut | None
 
 
-class KioskBoard(BaseModel):
+class KioskBoard(Out):
     location_id: int
     at: datetime
     spaces: list[KioskSpaceOut]
 
 
 class KioskCheckIn(Body):
-    booking_id: int = Field(ge=1)
+    booking_id: BigId
     pin: str = Field(pattern=r"^[0-9]{6}$", description="The PIN shown with the booking")
 
 
-class PresenceCodeOut(BaseModel):
+class PresenceCodeOut(Out):
     location_id: int
     code: str
     rotates_at: datetime
     check_in_url: str
+
+
+class PublicBooking(Out):
+    """A booking as a shared screen may show it: no member, no price."""
+
+    booking_id: int
+    space_id: int
+    start: datetime
+    end: datetime
+    status: BookingStatus
+
+
+class KioskCheckedIn(Out):
+    booking: PublicBooking
 
 
 def kiosk_body(k: KioskDevice) -> dict[str, Any]:
@@ -108,7 +133,8 @@ def kiosk_body(k: KioskDevice) -> dict[str, Any]:
     body=KioskIn,
     response=KioskCreated,
     status=201,
-    errors=(403, 404),
+    links={"revoke": Link("kiosks_revoke_kiosk", {"kiosk_id": "$response.body#/id"}, "Revoke")},
+    errors=(Problem.FORBIDDEN, Problem.LOCATION_NOT_FOUND),
 )
 async def create_kiosk(request: Request) -> HTTPResponse:
     body = parse_body(request, KioskIn)
@@ -127,7 +153,7 @@ async def create_kiosk(request: Request) -> HTTPResponse:
     tag="kiosks",
     query=KioskQuery,
     response=KioskPage,
-    errors=(403,),
+    errors=(Problem.FORBIDDEN,),
 )
 async def list_kiosks(request: Request) -> HTTPResponse:
     principal = require_role(request, *_STAFF)
@@ -144,7 +170,10 @@ async def list_kiosks(request: Request) -> HTTPResponse:
 
 @bp.delete("/api/v1/admin/kiosks/<kiosk_id:int>")
 @doc(
-    "Revoke a kiosk (its token stops working at once)", tag="kiosks", status=204, errors=(403, 404)
+    "Revoke a kiosk (its token stops working at once)",
+    tag="kiosks",
+    status=204,
+    errors=(Problem.FORBIDDEN,),
 )
 async def revoke_kiosk(request: Request, kiosk_id: int) -> HTTPResponse:
     kiosk = await KioskDevice.get_or_none(id=kiosk_id)
@@ -161,8 +190,7 @@ async def revoke_kiosk(request: Request, kiosk_id: int) -> HTTPResponse:
     "The kiosk's board: each space's current and next booking (no personal data)",
     tag="kiosks",
     response=KioskBoard,
-    auth=False,
-    errors=(401,),
+    auth=Auth.KIOSK,
 )
 async def kiosk_now(request: Request) -> HTTPResponse:
     kiosk = await require_kiosk(request)
@@ -177,8 +205,16 @@ async def kiosk_now(request: Request) -> HTTPResponse:
     "Check a booking in at this kiosk's location",
     tag="kiosks",
     body=KioskCheckIn,
-    auth=False,
-    errors=(401, 404, 409, 503),
+    response=KioskCheckedIn,
+    auth=Auth.KIOSK,
+    errors=(
+        Problem.BOOKING_NOT_FOUND,
+        Problem.BOOKING_CHANGED,
+        Problem.INVALID_TRANSITION,
+        Problem.CHECK_IN_WINDOW_CLOSED,
+        Problem.PRESENCE_REQUIRED,
+        *ACTOR_PROBLEMS,
+    ),
 )
 async def kiosk_check_in(request: Request) -> HTTPResponse:
     kiosk = await require_kiosk(request)
@@ -198,8 +234,7 @@ async def kiosk_check_in(request: Request) -> HTTPResponse:
     "The code this kiosk shows (rotates every 30 s): members check in with it",
     tag="kiosks",
     response=PresenceCodeOut,
-    auth=False,
-    errors=(401,),
+    auth=Auth.KIOSK,
 )
 async def kiosk_presence(request: Request) -> HTTPResponse:
     kiosk = await require_kiosk(request)

@@ -22,7 +22,7 @@ from cowork.http.catalogue import (
     SpacePage,
 )
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Link, doc
 from cowork.http.manage_bodies import (
     AmenityIn,
     ClosureIn,
@@ -40,6 +40,40 @@ bp = Blueprint("manage", url_prefix="/api/v1/manage")
 
 TAG = "manage"
 STAFF = (Role.MANAGER, Role.ADMIN)
+LOCATION_RULES = (
+    Problem.INVALID_TIMEZONE,
+    Problem.INVALID_OPENING_HOURS,
+    Problem.INVALID_CANCELLATION_POLICY,
+    Problem.INVALID_BOOKING_LIMITS,
+    Problem.INVALID_MONEY,
+    Problem.INVALID_INPUT,
+)
+SPACE_RULES = (
+    Problem.UNKNOWN_FLOOR,
+    Problem.OUTSIDE_FLOOR,
+    Problem.UNKNOWN_AMENITY,
+    Problem.INVALID_PRICE,
+)
+_LOCATION = {"location_id": "$response.body#/id"}
+LOCATION_LINKS = {
+    "get": Link("manage_get_location", _LOCATION, "Read it (staff view)"),
+    "patch": Link("manage_patch_location", _LOCATION, "Change it"),
+    "hours": Link("manage_put_hours", _LOCATION, "Set its opening hours"),
+    "closures": Link("manage_list_closures", _LOCATION, "Its closures"),
+    "addClosure": Link("manage_create_closure", _LOCATION, "Close some days"),
+    "spaces": Link("manage_list_spaces", _LOCATION, "Its spaces"),
+    "addSpace": Link("manage_create_space", _LOCATION, "Add a space"),
+    "public": Link("catalogue_get_location", _LOCATION, "As the public sees it"),
+    "floor": Link("bookings_floor", _LOCATION, "Its live floor map"),
+}
+_SPACE = {"space_id": "$response.body#/id"}
+SPACE_LINKS = {
+    "get": Link("catalogue_get_space", _SPACE, "As the public sees it"),
+    "patch": Link("manage_patch_space", _SPACE, "Change it"),
+    "hold": Link("bookings_place_hold", _SPACE, "Book it"),
+    "availability": Link("bookings_availability", _SPACE, "Its busy and free times"),
+    "presence": Link("streams_space_presence", _SPACE, "Who watches it"),
+}
 
 
 async def _managed(request: Request, location_id: int) -> tuple[Principal, models.Location]:
@@ -68,7 +102,7 @@ async def _detail(location: models.Location) -> dict[str, Any]:
     tag=TAG,
     query=PageParams,
     response=LocationPage,
-    errors=(400, 403, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def list_locations(request: Request) -> HTTPResponse:
     principal = require_role(request, *STAFF)
@@ -86,7 +120,8 @@ async def list_locations(request: Request) -> HTTPResponse:
     body=LocationCreate,
     response=LocationDetailOut,
     status=201,
-    errors=(400, 403),
+    links=LOCATION_LINKS,
+    errors=(Problem.FORBIDDEN, *LOCATION_RULES),
 )
 async def create_location(request: Request) -> HTTPResponse:
     principal = require_role(request, Role.ADMIN)
@@ -99,7 +134,12 @@ async def create_location(request: Request) -> HTTPResponse:
 
 
 @bp.get("/locations/<location_id:int>")
-@doc("A location with all its closures", tag=TAG, response=LocationDetailOut, errors=(403, 404))
+@doc(
+    "A location with all its closures",
+    tag=TAG,
+    response=LocationDetailOut,
+    errors=(Problem.FORBIDDEN,),
+)
 async def get_location(request: Request, location_id: int) -> HTTPResponse:
     _, location = await _managed(request, location_id)
     return json(await _detail(location))
@@ -111,7 +151,7 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
     tag=TAG,
     body=LocationPatch,
     response=LocationDetailOut,
-    errors=(400, 403, 404),
+    errors=(Problem.FORBIDDEN, *LOCATION_RULES),
 )
 async def patch_location(request: Request, location_id: int) -> HTTPResponse:
     principal, location = await _managed(request, location_id)
@@ -129,7 +169,7 @@ async def patch_location(request: Request, location_id: int) -> HTTPResponse:
     tag=TAG,
     body=HoursIn,
     response=LocationDetailOut,
-    errors=(400, 403, 404),
+    errors=(Problem.FORBIDDEN, Problem.INVALID_OPENING_HOURS),
 )
 async def put_hours(request: Request, location_id: int) -> HTTPResponse:
     principal, location = await _managed(request, location_id)
@@ -147,7 +187,7 @@ async def put_hours(request: Request, location_id: int) -> HTTPResponse:
     tag=TAG,
     query=PageParams,
     response=ClosurePage,
-    errors=(400, 403, 404, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def list_closures(request: Request, location_id: int) -> HTTPResponse:
     _, location = await _managed(request, location_id)
@@ -163,7 +203,14 @@ async def list_closures(request: Request, location_id: int) -> HTTPResponse:
     body=ClosureIn,
     response=ClosureOut,
     status=201,
-    errors=(400, 403, 404),
+    links={
+        "delete": Link(
+            "manage_delete_closure",
+            {"location_id": "$response.body#/location_id", "closure_id": "$response.body#/id"},
+            "Remove it",
+        )
+    },
+    errors=(Problem.FORBIDDEN, Problem.INVALID_CLOSURE),
 )
 async def create_closure(request: Request, location_id: int) -> HTTPResponse:
     principal, location = await _managed(request, location_id)
@@ -176,7 +223,7 @@ async def create_closure(request: Request, location_id: int) -> HTTPResponse:
 
 
 @bp.delete("/locations/<location_id:int>/closures/<closure_id:int>")
-@doc("Remove a closure", tag=TAG, status=204, errors=(403, 404))
+@doc("Remove a closure", tag=TAG, status=204, errors=(Problem.FORBIDDEN,))
 async def delete_closure(request: Request, location_id: int, closure_id: int) -> HTTPResponse:
     principal, location = await _managed(request, location_id)
     closure = await store.get_closure(location.id, closure_id)
@@ -193,7 +240,7 @@ async def delete_closure(request: Request, location_id: int, closure_id: int) ->
     tag=TAG,
     query=PageParams,
     response=SpacePage,
-    errors=(400, 403, 404, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def list_spaces(request: Request, location_id: int) -> HTTPResponse:
     _, location = await _managed(request, location_id)
@@ -206,7 +253,13 @@ async def list_spaces(request: Request, location_id: int) -> HTTPResponse:
 
 @bp.post("/locations/<location_id:int>/spaces")
 @doc(
-    "Add a space", tag=TAG, body=SpaceCreate, response=SpaceOut, status=201, errors=(400, 403, 404)
+    "Add a space",
+    tag=TAG,
+    body=SpaceCreate,
+    response=SpaceOut,
+    status=201,
+    links=SPACE_LINKS,
+    errors=(Problem.FORBIDDEN, *SPACE_RULES),
 )
 async def create_space(request: Request, location_id: int) -> HTTPResponse:
     principal, location = await _managed(request, location_id)
@@ -223,7 +276,7 @@ async def create_space(request: Request, location_id: int) -> HTTPResponse:
     tag=TAG,
     body=SpacePatch,
     response=SpaceOut,
-    errors=(400, 403, 404),
+    errors=(Problem.FORBIDDEN, *SPACE_RULES),
 )
 async def patch_space(request: Request, space_id: int) -> HTTPResponse:
     principal, space = await _managed_space(request, space_id)
@@ -237,7 +290,7 @@ async def patch_space(request: Request, space_id: int) -> HTTPResponse:
 
 
 @bp.get("/amenities")
-@doc("All amenities", tag=TAG, query=PageParams, response=AmenityPage, errors=(400, 403, 422))
+@doc("All amenities", tag=TAG, query=PageParams, response=AmenityPage, errors=(Problem.FORBIDDEN,))
 async def list_amenities(request: Request) -> HTTPResponse:
     require_role(request, *STAFF)
     page = parse_query(request, PageParams)
@@ -252,7 +305,7 @@ async def list_amenities(request: Request) -> HTTPResponse:
     body=AmenityIn,
     response=AmenityOut,
     status=201,
-    errors=(400, 403, 409),
+    errors=(Problem.FORBIDDEN, Problem.AMENITY_EXISTS),
 )
 async def create_amenity(request: Request) -> HTTPResponse:
     principal = require_role(request, *STAFF)

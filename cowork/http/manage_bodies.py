@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from cowork.actions.locations import MAX_POLICY_HOURS
 from cowork.domain.schedule import WeeklyHours
 from cowork.http.catalogue import AMENITY_CODE
-from cowork.http.parsing import Body
+from cowork.http.parsing import Body, LocalDate, declare_no_nul
 from cowork.store.catalogue import SpaceType
+
+CURRENCY = r"^[A-Z]{3}$"
+AmenityCode = Annotated[str, Field(pattern=AMENITY_CODE.pattern)]
+
+
+def _drop_nulls(schema: dict[str, Any], cls: type) -> None:
+    """A patch field is left out to keep its value; null is accepted only where declared."""
+    declare_no_nul(schema)
+    nullable: frozenset[str] = getattr(cls, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        branches = [b for b in prop.get("anyOf", []) if b != {"type": "null"}]
+        if name in nullable or len(branches) != 1 or "anyOf" not in prop:
+            continue
+        rest = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        schema["properties"][name] = {**branches[0], **rest}
 
 
 class Patch(Body):
     """A partial update: a field left out is unchanged; null only where `nullable` allows."""
 
     nullable: ClassVar[frozenset[str]] = frozenset()
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_drop_nulls)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Patch:
@@ -26,7 +42,8 @@ class Patch(Body):
         return self
 
 
-Interval = list[str]
+HHMM = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+Interval = Annotated[list[HHMM], Field(min_length=2, max_length=2, description="[open, close]")]
 
 
 class HoursIn(Body):
@@ -51,6 +68,11 @@ class FloorIn(Body):
     height: int = Field(60, ge=1, le=10_000)
 
 
+class RefundTierIn(Body):
+    hours_before: int = Field(ge=0, le=MAX_POLICY_HOURS)
+    percent: int = Field(ge=0, le=100)
+
+
 class BookingRulesIn(Body):
     granularity_minutes: int | None = Field(None, ge=1, le=1440)
     min_minutes: int | None = Field(None, ge=1, le=525_600)
@@ -66,13 +88,15 @@ class LocationCreate(Body):
     name: str = Field(min_length=1, max_length=160)
     city: str = Field(min_length=1, max_length=120)
     address: str = Field(min_length=1, max_length=255)
-    timezone: str = Field(max_length=64, description="IANA name, e.g. Europe/Rome")
-    currency: str = Field("EUR", max_length=8, description="ISO 4217, upper case")
+    timezone: str = Field(min_length=1, max_length=64, description="IANA name, e.g. Europe/Rome")
+    currency: str = Field("EUR", pattern=CURRENCY, description="ISO 4217, upper case")
     description: str = Field("", max_length=5000)
     floors: list[FloorIn] = Field(default_factory=list, max_length=50)
     opening_hours: HoursIn | None = Field(None, description="Default: Mon-Fri 08:00-20:00")
-    cancellation_policy: list[dict[str, Any]] | None = Field(
-        None, max_length=20, description="[{hours_before, percent}]; default 24h→100, 2h→50"
+    cancellation_policy: list[RefundTierIn] | None = Field(
+        None,
+        max_length=20,
+        description="Tiers, percent falling as the start nears; default 24h→100, 2h→50",
     )
     booking_rules: BookingRulesIn | None = None
 
@@ -81,19 +105,19 @@ class LocationPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=160)
     city: str | None = Field(None, min_length=1, max_length=120)
     address: str | None = Field(None, min_length=1, max_length=255)
-    timezone: str | None = Field(None, max_length=64)
-    currency: str | None = Field(None, max_length=8)
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    currency: str | None = Field(None, pattern=CURRENCY)
     description: str | None = Field(None, max_length=5000)
     floors: list[FloorIn] | None = Field(None, max_length=50)
     opening_hours: HoursIn | None = None
-    cancellation_policy: list[dict[str, Any]] | None = Field(None, max_length=20)
+    cancellation_policy: list[RefundTierIn] | None = Field(None, max_length=20)
     booking_rules: BookingRulesIn | None = Field(None, description="Merged into current rules")
     active: bool | None = Field(None, description="Admins only")
 
 
 class ClosureIn(Body):
-    start_date: date = Field(description="First closed local day")
-    end_date: date = Field(description="Last closed local day (inclusive)")
+    start_date: LocalDate = Field(description="First closed local day")
+    end_date: LocalDate = Field(description="Last closed local day (inclusive)")
     reason: str = Field("", max_length=255)
 
 
@@ -101,15 +125,15 @@ class SpaceCreate(Body):
     name: str = Field(min_length=1, max_length=120)
     type: SpaceType
     capacity: int = Field(1, ge=1, le=10_000)
-    hourly_price_cents: int = Field(0, le=100_000_000)
-    daily_price_cents: int | None = Field(None, le=1_000_000_000)
+    hourly_price_cents: int = Field(0, ge=0, le=100_000_000)
+    daily_price_cents: int | None = Field(None, ge=0, le=1_000_000_000)
     description: str = Field("", max_length=5000)
     floor: int = Field(0, ge=0, le=200)
     x: int = Field(0, ge=0, le=10_000)
     y: int = Field(0, ge=0, le=10_000)
     width: int = Field(1, ge=1, le=10_000)
     height: int = Field(1, ge=1, le=10_000)
-    amenities: list[str] = Field(default_factory=list, max_length=50)
+    amenities: list[AmenityCode] = Field(default_factory=list, max_length=50)
     active: bool = True
 
 
@@ -119,18 +143,18 @@ class SpacePatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=120)
     type: SpaceType | None = None
     capacity: int | None = Field(None, ge=1, le=10_000)
-    hourly_price_cents: int | None = Field(None, le=100_000_000)
-    daily_price_cents: int | None = Field(None, le=1_000_000_000)
+    hourly_price_cents: int | None = Field(None, ge=0, le=100_000_000)
+    daily_price_cents: int | None = Field(None, ge=0, le=1_000_000_000)
     description: str | None = Field(None, max_length=5000)
     floor: int | None = Field(None, ge=0, le=200)
     x: int | None = Field(None, ge=0, le=10_000)
     y: int | None = Field(None, ge=0, le=10_000)
     width: int | None = Field(None, ge=1, le=10_000)
     height: int | None = Field(None, ge=1, le=10_000)
-    amenities: list[str] | None = Field(None, max_length=50)
+    amenities: list[AmenityCode] | None = Field(None, max_length=50)
     active: bool | None = None
 
 
 class AmenityIn(Body):
-    code: str = Field(pattern=AMENITY_CODE.pattern, description="lower_snake_case")
+    code: AmenityCode = Field(description="lower_snake_case")
     name: str = Field(min_length=1, max_length=120)

@@ -5,24 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.actions import notifications as notification_actions
 from cowork.http.auth import require_user
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import PageParams, page_body, paginate, parse_query
+from cowork.http.docs import Link, Out, doc
+from cowork.http.parsing import Flag, PageParams, page_body, paginate, parse_query
 from cowork.store.models import Notification
 
 bp = Blueprint("notifications")
 
 
 class NotificationQuery(PageParams):
-    unread: bool = False
+    unread: Flag = False
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(Out):
     id: int
     type: str
     title: str
@@ -33,13 +32,13 @@ class NotificationOut(BaseModel):
     read_at: datetime | None
 
 
-class NotificationPage(BaseModel):
+class NotificationPage(Out):
     items: list[NotificationOut]
     next_cursor: str | None
     unread_count: int
 
 
-class ReadAll(BaseModel):
+class ReadAll(Out):
     updated: int
 
 
@@ -62,6 +61,13 @@ def notification_body(n: Notification) -> dict[str, Any]:
     tag="notifications",
     query=NotificationQuery,
     response=NotificationPage,
+    links={
+        "readFirst": Link(
+            "notifications_read_one",
+            {"notification_id": "$response.body#/items/0/id"},
+            "Mark the first one read",
+        )
+    },
 )
 async def list_notifications(request: Request) -> HTTPResponse:
     principal = require_user(request)
@@ -79,7 +85,6 @@ async def list_notifications(request: Request) -> HTTPResponse:
     "Mark one of my notifications read",
     tag="notifications",
     response=NotificationOut,
-    errors=(404,),
 )
 async def read_one(request: Request, notification_id: int) -> HTTPResponse:
     principal = require_user(request)

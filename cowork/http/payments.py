@@ -9,7 +9,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, HTTPResponse, Request, json
-from sanic_ext.extensions.openapi import openapi
 
 from cowork.accounts.tokens import Role
 from cowork.domain.problems import Problem
@@ -20,8 +19,16 @@ from cowork.http.auth import (
     require_user,
 )
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.docs import Link, Out, doc
+from cowork.http.parsing import (
+    MAX_ID,
+    Body,
+    PageParams,
+    page_body,
+    paginate,
+    parse_body,
+    parse_query,
+)
 from cowork.payments import records, webhooks
 from cowork.payments.checkout import start_payment
 from cowork.payments.refunds import PaymentNotFoundError, request_refund
@@ -36,7 +43,14 @@ class PaymentRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class PaymentIntentOut(BaseModel):
+STRIPE_PROBLEMS = (
+    Problem.PAYMENTS_UNAVAILABLE,
+    Problem.PAYMENTS_NOT_CONFIGURED,
+    Problem.PAYMENT_PROVIDER_REJECTED,
+)
+
+
+class PaymentIntentOut(Out):
     payment_id: int
     booking_id: int
     payment_intent_id: str
@@ -49,11 +63,11 @@ class PaymentIntentOut(BaseModel):
 
 
 class RefundBody(Body):
-    amount_cents: int = Field(gt=0)
+    amount_cents: int = Field(gt=0, le=MAX_ID)
     reason: str = Field(default="", max_length=255)
 
 
-class RefundOut(BaseModel):
+class RefundOut(Out):
     id: int
     payment_id: int
     stripe_refund_id: str | None
@@ -64,7 +78,7 @@ class RefundOut(BaseModel):
     created_at: datetime
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(Out):
     id: int
     booking_id: int
     space_id: int
@@ -80,12 +94,12 @@ class PaymentOut(BaseModel):
     refunds: list[RefundOut]
 
 
-class PaymentPage(BaseModel):
+class PaymentPage(Out):
     items: list[PaymentOut]
     next_cursor: str | None
 
 
-class RefundResult(BaseModel):
+class RefundResult(Out):
     refund: RefundOut
     payment: PaymentOut
 
@@ -99,9 +113,18 @@ class PaymentsQuery(PageParams):
 @doc(
     "Pay a held booking: create (or return) its Stripe PaymentIntent",
     tag="payments",
+    body=PaymentRequest,
+    body_required=False,
     response=PaymentIntentOut,
     status=201,
-    errors=(404, 409, 503),
+    also=(200,),
+    description="201 when the PaymentIntent is created, 200 when the booking already has one.",
+    links={
+        "refund": Link(
+            "payments_refund", {"payment_id": "$response.body#/payment_id"}, "Refund it (staff)"
+        )
+    },
+    errors=(Problem.BOOKING_NOT_PAYABLE, *STRIPE_PROBLEMS),
 )
 async def pay(request: Request, booking_id: int) -> HTTPResponse:
     principal = require_user(request)
@@ -125,7 +148,6 @@ async def pay(request: Request, booking_id: int) -> HTTPResponse:
 
 
 @bp.post("/webhooks/stripe")
-@openapi.exclude()
 async def stripe_webhook(request: Request) -> HTTPResponse:
     """Signed by Stripe (no bearer token); 4xx only for deliveries that are not Stripe's."""
     outcome = await webhooks.handle(
@@ -141,7 +163,17 @@ async def stripe_webhook(request: Request) -> HTTPResponse:
     body=RefundBody,
     response=RefundResult,
     status=201,
-    errors=(403, 404, 409, 503),
+    also=(202,),
+    description="202 when Stripe could not be reached: the refund is kept and retried. An "
+    "Idempotency-Key header makes a retried request the same refund.",
+    errors=(
+        Problem.FORBIDDEN,
+        Problem.PAYMENT_NOT_REFUNDABLE,
+        Problem.REFUND_EXCEEDS_REMAINING,
+        Problem.INVALID_REFUND_AMOUNT,
+        Problem.REFUND_FAILED,
+        *STRIPE_PROBLEMS,
+    ),
 )
 async def refund(request: Request, payment_id: int) -> HTTPResponse:
     principal = require_role(request, Role.MANAGER, Role.ADMIN)
@@ -185,7 +217,7 @@ def _refund_key(request: Request, payment_id: int, user_id: int) -> str:
     tag="payments",
     query=PaymentsQuery,
     response=PaymentPage,
-    errors=(403, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def history(request: Request) -> HTTPResponse:
     principal = require_user(request)

@@ -80,6 +80,8 @@ def as_problem(exc: BaseException) -> DomainError | None:
         return Problem.DATABASE_UNAVAILABLE.error()
     if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
         problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
+        if exc.status_code == 413 and "header" in str(exc).lower():
+            problem = Problem.HEADERS_TOO_LARGE  # Sanic says 413 for an oversized request head
         return problem.error(str(exc) or None, headers=dict(exc.headers or {}))
     if _out_of_range(exc):
         return Problem.INVALID_PARAMETER.error()
@@ -92,6 +94,8 @@ def install_error_handlers(app: Sanic) -> None:
         error = as_problem(exc)
         if error is None:
             return _internal(request, exc)
+        if error.status == 405:
+            error.headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(error, request)
 
 
@@ -101,6 +105,21 @@ def _unreachable(exc: BaseException) -> bool:
         exc,
         OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError,
     )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the requested path answers (the router alone says, whatever its grouping)."""
+    allowed = []
+    for method in _METHODS:
+        try:
+            request.app.router.get(request.path, method, request.headers.get("host"))
+        except SanicException:
+            continue
+        allowed.append(method)
+    return allowed
 
 
 def _out_of_range(exc: BaseException) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.domain.errors import BookingNotFoundError, SpaceNotFoundError
@@ -19,8 +19,8 @@ from cowork.domain.slots import Slot
 from cowork.domain.states import LIVE_STATUSES
 from cowork.http.auth import require_user
 from cowork.http.context import services
-from cowork.http.docs import doc
-from cowork.http.parsing import Query, parse_query
+from cowork.http.docs import SLOT_PROBLEMS, Auth, Out, doc
+from cowork.http.parsing import Query, QueryInstant, parse_query
 from cowork.payments import records
 from cowork.payments.owed import cancellation_refund_cents
 from cowork.store.bookings import get_booking, load_rules
@@ -29,17 +29,11 @@ bp = Blueprint("quotes", url_prefix="/api/v1")
 
 
 class QuoteQuery(Query):
-    start: AwareDatetime
-    end: AwareDatetime
-
-    @model_validator(mode="after")
-    def ordered(self) -> QuoteQuery:
-        if self.end <= self.start:
-            raise ValueError("`end` must be after `start`")
-        return self
+    start: QueryInstant
+    end: QueryInstant = Field(description="After `start` (else `slot_order`)")
 
 
-class QuoteOut(BaseModel):
+class QuoteOut(Out):
     space_id: int
     start: datetime
     end: datetime
@@ -47,7 +41,7 @@ class QuoteOut(BaseModel):
     currency: str
 
 
-class CancellationOut(BaseModel):
+class CancellationOut(Out):
     booking_id: int
     refund_percent: int = Field(description="By the location's policy, if cancelled now")
     paid_cents: int
@@ -61,8 +55,8 @@ class CancellationOut(BaseModel):
     tag="availability",
     query=QuoteQuery,
     response=QuoteOut,
-    auth=False,
-    errors=(404, 409, 422),
+    auth=Auth.NONE,
+    errors=SLOT_PROBLEMS,
 )
 async def quote(request: Request, space_id: int) -> HTTPResponse:
     q = parse_query(request, QuoteQuery)
@@ -89,7 +83,6 @@ async def quote(request: Request, space_id: int) -> HTTPResponse:
     "What cancelling my booking now would refund (the policy's percent of what was paid)",
     tag="bookings",
     response=CancellationOut,
-    errors=(404,),
 )
 async def cancellation(request: Request, booking_id: int) -> HTTPResponse:
     principal = require_user(request)

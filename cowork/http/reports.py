@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
@@ -15,12 +15,14 @@ from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
 from cowork.http.auth import managed_location_ids, require_role
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Out, doc
 from cowork.http.parsing import (
     MAX_ID,
+    Id,
+    LocalDate,
     PageParams,
     Query,
-    decode_cursor,
+    cursor_id,
     encode_cursor,
     page_body,
     parse_query,
@@ -32,6 +34,9 @@ bp = Blueprint("reports", url_prefix="/api/v1/manage")
 
 TAG = "manage"
 STAFF = (Role.MANAGER, Role.ADMIN)
+SCOPE_PROBLEMS = (Problem.FORBIDDEN, Problem.LOCATION_NOT_FOUND)
+_STATUS = "(" + "|".join(s.value for s in BookingStatus) + ")"
+STATUS_LIST = f"^ *{_STATUS} *(, *{_STATUS} *)*$"
 
 
 async def report_scope(request: Request, location_id: int | None) -> list[int]:
@@ -46,24 +51,11 @@ async def report_scope(request: Request, location_id: int | None) -> list[int]:
         if allowed is not None and location_id not in allowed:
             raise Problem.FORBIDDEN.error("You do not manage this location.")
         if not await store.existing_location_ids([location_id]):
-            raise Problem.NOT_FOUND.error(f"No location has id {location_id}.")
+            raise Problem.LOCATION_NOT_FOUND.error(f"No location has id {location_id}.")
         return [location_id]
     if allowed is None:
         return sorted(i.id for i in await store.locations(None))
     return sorted(allowed)
-
-
-MAX_BIGINT = 2**63 - 1
-
-
-def cursor_id(cursor: str | None) -> int | None:
-    """The id a cursor continues after; ids are bigint, so anything larger is not ours."""
-    if not cursor:
-        return None
-    value = decode_cursor(cursor)
-    if not 0 < value <= MAX_BIGINT:
-        raise Problem.INVALID_CURSOR.error("The cursor is not one this server issued.")
-    return value
 
 
 def now_of(request: Request) -> datetime:
@@ -75,17 +67,17 @@ def now_of(request: Request) -> datetime:
 
 
 class DashboardQuery(Query):
-    location_id: int | None = Field(None, ge=1, le=MAX_ID)
+    location_id: Id | None = None
 
 
-class SpaceCounts(BaseModel):
+class SpaceCounts(Out):
     free: int
     held: int
     booked: int
     occupied: int
 
 
-class Arrival(BaseModel):
+class Arrival(Out):
     id: int
     space_id: int
     space_name: str
@@ -94,13 +86,13 @@ class Arrival(BaseModel):
     end: str
 
 
-class MoneyOut(BaseModel):
+class MoneyOut(Out):
     revenue_cents: int
     refunds_cents: int
     net_cents: int
 
 
-class LocationDashboard(BaseModel):
+class LocationDashboard(Out):
     location_id: int
     name: str
     timezone: str
@@ -115,7 +107,7 @@ class LocationDashboard(BaseModel):
     no_shows_today: int
 
 
-class Dashboard(BaseModel):
+class Dashboard(Out):
     at: str
     locations: list[LocationDashboard]
 
@@ -126,7 +118,7 @@ class Dashboard(BaseModel):
     tag=TAG,
     query=DashboardQuery,
     response=Dashboard,
-    errors=(403, 404, 422),
+    errors=SCOPE_PROBLEMS,
 )
 async def dashboard(request: Request) -> HTTPResponse:
     require_role(request, *STAFF)  # members are refused before their query is read
@@ -145,26 +137,20 @@ class ExportFormat(StrEnum):
 
 
 class BookingsQuery(PageParams):
-    location_id: int | None = Field(None, ge=1, le=MAX_ID)
-    space_id: int | None = Field(None, ge=1, le=MAX_ID)
-    status: str | None = Field(None, description="One status or a comma-separated list")
+    location_id: Id | None = None
+    space_id: Id | None = None
+    status: str | None = Field(
+        None, pattern=STATUS_LIST, description="One status or a comma-separated list"
+    )
     member: str | None = Field(
         None, max_length=254, description="A user id, or an email (case-insensitive)"
     )
-    from_: date | None = Field(None, alias="from", description="First local date of the start")
-    to: date | None = Field(None, description="Last local date of the start (inclusive)")
+    from_: LocalDate | None = Field(None, alias="from", description="First local date of the start")
+    to: LocalDate | None = Field(None, description="Last local date of the start (inclusive)")
     format: ExportFormat = ExportFormat.JSON
 
-    @field_validator("status")
-    @classmethod
-    def _statuses(cls, value: str | None) -> str | None:
-        if value is not None:
-            for part in value.split(","):
-                BookingStatus(part.strip())  # ValueError → 422 naming the field
-        return value
 
-
-class ManagedBooking(BaseModel):
+class ManagedBooking(Out):
     id: int
     location_id: int
     space_id: int
@@ -182,7 +168,7 @@ class ManagedBooking(BaseModel):
     cancel_reason: str | None
 
 
-class ManagedBookingPage(BaseModel):
+class ManagedBookingPage(Out):
     items: list[ManagedBooking]
     next_cursor: str | None
 
@@ -193,13 +179,13 @@ async def _booking_filter(request: Request, q: BookingsQuery) -> store.BookingFi
         space_location = await store.space_location(q.space_id)
         if space_location is None:
             require_role(request, *STAFF)
-            raise Problem.NOT_FOUND.error(f"No space has id {q.space_id}.")
+            raise Problem.SPACE_NOT_FOUND.error(f"No space has id {q.space_id}.")
         if location_id is not None and location_id != space_location:
-            raise Problem.INVALID_QUERY.error("The space is elsewhere.")
+            raise Problem.INVALID_INPUT.error("The space is not at that location.")
         location_id = space_location
     ids = await report_scope(request, location_id)
     if q.from_ is not None and q.to is not None and q.to < q.from_:
-        raise Problem.INVALID_QUERY.error("`to` is before `from`.")
+        raise Problem.INVALID_WINDOW.error("`to` is before `from`.")
     member = (q.member or "").strip()
     user_id = int(member) if member.isdigit() and int(member) <= MAX_ID else None
     return store.BookingFilter(
@@ -219,7 +205,13 @@ async def _booking_filter(request: Request, q: BookingsQuery) -> store.BookingFi
     tag=TAG,
     query=BookingsQuery,
     response=ManagedBookingPage,
-    errors=(400, 403, 404, 422),
+    media_type=("application/json", "text/csv"),
+    errors=(
+        *SCOPE_PROBLEMS,
+        Problem.SPACE_NOT_FOUND,
+        Problem.INVALID_WINDOW,
+        Problem.INVALID_INPUT,
+    ),
 )
 async def list_bookings(request: Request) -> HTTPResponse | None:
     require_role(request, *STAFF)

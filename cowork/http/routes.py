@@ -22,8 +22,20 @@ MODULES = (
     "admin",
     "web",
     "devcard",
+    "openapi",
 )
 
 
 def blueprints() -> list[Blueprint]:
-    return [import_module(f"cowork.http.{name}").bp for name in MODULES]
+    return [with_head(import_module(f"cowork.http.{name}").bp) for name in MODULES]
+
+
+def with_head(bp: Blueprint) -> Blueprint:
+    """HEAD is answered wherever GET is (the same handler; Sanic sends no body for HEAD)."""
+    bp._future_routes = {
+        route._replace(methods=frozenset({*route.methods, "HEAD"}))
+        if route.methods and "GET" in route.methods
+        else route
+        for route in bp._future_routes
+    }
+    return bp

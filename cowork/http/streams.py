@@ -8,17 +8,17 @@ import logging
 from typing import cast
 
 from nats.errors import Error as NatsError
-from pydantic import BaseModel
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 from sanic.server.websockets.impl import WebsocketImplProtocol
-from sanic_ext.extensions.openapi import openapi
 
 from cowork.accounts.epochs import current_principal
 from cowork.accounts.tokens import InvalidTokenError, Principal, TokenKind, issue, verify
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Auth, Out, doc
+from cowork.http.parsing import Query
 from cowork.realtime.channels import Channel, ChannelKind
 from cowork.realtime.follow import Resync, follow, parse_event_id
 from cowork.realtime.hub import Hub, SubscriberGoneError
@@ -33,12 +33,21 @@ bp = Blueprint("streams")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-class StreamToken(BaseModel):
+SSE = "text/event-stream"
+
+
+class StreamQuery(Query):
+    last_event_id: str | None = Field(
+        None, description="Resume after this event id (or send the Last-Event-ID header)"
+    )
+
+
+class StreamToken(Out):
     token: str
     expires_in: int
 
 
-class PresenceOut(BaseModel):
+class PresenceOut(Out):
     space_id: int
     watching: int
     checking_out: int
@@ -59,7 +68,14 @@ async def stream_token(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/streams/locations/<location_id:int>")
-@doc("Live status of a location's spaces (SSE, public)", tag="streams", auth=False, errors=(404,))
+@doc(
+    "Live status of a location's spaces (SSE, public)",
+    tag="streams",
+    query=StreamQuery,
+    media_type=SSE,
+    auth=Auth.NONE,
+    errors=(Problem.STREAMS_UNAVAILABLE,),
+)
 async def location_stream(request: Request, location_id: int) -> HTTPResponse | None:
     if not await Location.exists(id=location_id, active=True):
         raise Problem.LOCATION_NOT_FOUND.error()
@@ -69,7 +85,12 @@ async def location_stream(request: Request, location_id: int) -> HTTPResponse | 
 
 @bp.get("/api/v1/streams/spaces/<space_id:int>")
 @doc(
-    "Live status and presence of one space (SSE, public)", tag="streams", auth=False, errors=(404,)
+    "Live status and presence of one space (SSE, public)",
+    tag="streams",
+    query=StreamQuery,
+    media_type=SSE,
+    auth=Auth.NONE,
+    errors=(Problem.STREAMS_UNAVAILABLE,),
 )
 async def space_stream(request: Request, space_id: int) -> HTTPResponse | None:
     if not await Space.exists(id=space_id, active=True):
@@ -82,8 +103,10 @@ async def space_stream(request: Request, space_id: int) -> HTTPResponse | None:
 @doc(
     "My bookings and notifications, live (SSE; `?token=` from POST /streams/token)",
     tag="streams",
-    auth=False,
-    errors=(401,),
+    query=StreamQuery,
+    media_type=SSE,
+    auth=Auth.STREAM,
+    errors=(Problem.STREAMS_UNAVAILABLE,),
 )
 async def my_stream(request: Request) -> HTTPResponse | None:
     principal = await stream_principal(request, request.args.get("token"))
@@ -96,8 +119,8 @@ async def my_stream(request: Request) -> HTTPResponse | None:
     "How many watch this space and how many are checking out (approximate)",
     tag="streams",
     response=PresenceOut,
-    auth=False,
-    errors=(404, 503),
+    auth=Auth.NONE,
+    errors=(Problem.PRESENCE_UNAVAILABLE,),
 )
 async def space_presence(request: Request, space_id: int) -> HTTPResponse:
     presence = presence_of(request)
@@ -111,14 +134,19 @@ async def space_presence(request: Request, space_id: int) -> HTTPResponse:
     "I am checking out on this space (renew within ttl_seconds)",
     tag="streams",
     response=CheckoutOut,
-    errors=(404, 503),
+    errors=(Problem.PRESENCE_UNAVAILABLE,),
 )
 async def start_checkout(request: Request, space_id: int) -> HTTPResponse:
     return await _checkout(request, space_id, active=True)
 
 
 @bp.delete("/api/v1/spaces/<space_id:int>/presence/checkout")
-@doc("I left the checkout of this space", tag="streams", response=CheckoutOut, errors=(404, 503))
+@doc(
+    "I left the checkout of this space",
+    tag="streams",
+    response=CheckoutOut,
+    errors=(Problem.PRESENCE_UNAVAILABLE,),
+)
 async def end_checkout(request: Request, space_id: int) -> HTTPResponse:
     return await _checkout(request, space_id, active=False)
 
@@ -134,7 +162,6 @@ async def _checkout(request: Request, space_id: int, *, active: bool) -> HTTPRes
 
 
 @bp.websocket("/api/v1/ws")
-@openapi.exclude()
 async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
     node = services(request)
     session = WebsocketSession(
@@ -195,6 +222,9 @@ def hub_of(request: Request) -> Hub:
 
 async def serve_sse(request: Request, channel: Channel, owner: Principal | None = None) -> None:
     hub = hub_of(request)
+    if request.method == "HEAD":  # the headers a stream would start with, and no stream
+        await request.respond(content_type=SSE, headers=SSE_HEADERS)
+        return
     after = parse_event_id(
         request.headers.get("last-event-id") or request.args.get("last_event_id")
     )

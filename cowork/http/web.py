@@ -42,7 +42,7 @@ PAGES = {
     "/admin": "admin.html",
     "/kiosk": "kiosk.html",
 }
-# Served at /docs by sanic-ext's OpenAPI blueprint (OAS_PATH_TO_SWAGGER_HTML, set in create_app).
+# Served at /docs by cowork.http.openapi, beside the document it shows.
 DOCS_PAGE = WEB_DIR / "docs.html"
 _COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
@@ -50,7 +50,7 @@ _COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cac
 def content_security_policy(settings: Settings, page: str) -> str:
     """Only this origin, plus Stripe.js where a page pays; nothing inline, no CDN.
 
-    (The API docs page carries its own policy in a meta tag: sanic-ext serves it.)
+    (The API docs page carries its own policy in a meta tag: cowork.http.openapi serves it.)
     """
     script = ["'self'"]
     connect = ["'self'"]

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from pydantic import ConfigDict, with_config
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from typing_extensions import TypedDict
@@ -31,6 +32,7 @@ COLUMNS = (
 LIVE = tuple(s.value for s in LIVE_STATUSES)
 
 
+@with_config(ConfigDict(extra="forbid"))
 class BookingJson(TypedDict):
     """A booking as the API answers it (the one declaration: `to_json` builds it, the OpenAPI
     document describes it)."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from cowork.domain.errors import NotFoundError
+from cowork.domain.errors import LocationNotFoundError, NotFoundError, SpaceNotFoundError
 from cowork.domain.policy import DEFAULT_POLICY
 from cowork.domain.pricing import is_free
 from cowork.domain.schedule import BookingLimits
@@ -150,7 +150,7 @@ async def get_location(location_id: int, *, public: bool) -> Location:
     """The location; public callers never see an inactive one."""
     location = await Location.get_or_none(id=location_id) if _valid_id(location_id) else None
     if location is None or (public and not location.active):
-        raise NotFoundError("no such location", location_id=location_id)
+        raise LocationNotFoundError("no such location", location_id=location_id)
     return location
 
 
@@ -162,7 +162,7 @@ async def get_space(space_id: int, *, public: bool) -> Space:
         else None
     )
     if space is None or (public and not (space.active and space.location.active)):
-        raise NotFoundError("no such space", space_id=space_id)
+        raise SpaceNotFoundError("no such space", space_id=space_id)
     return space
 
 

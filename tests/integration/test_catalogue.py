@@ -158,14 +158,15 @@ async def test_unencoded_plus_in_offset_is_tolerated(client, world):
         ({"amenities": "Bad Code"}, "invalid_query"),
         ({"from": "2030-03-04T10:00:00"}, "invalid_query"),
         ({"from": "2030-03-04T10:00:00", "to": "2030-03-04T11:00:00"}, "invalid_query"),
-        ({"from": at("10:00")}, "invalid_query"),
-        ({"to": at("10:00")}, "invalid_query"),
-        ({"from": at("11:00"), "to": at("10:00")}, "invalid_query"),
-        ({"from": at("11:00"), "to": at("11:00")}, "invalid_query"),
+        ({"from": at("10:00")}, "invalid_window"),
+        ({"to": at("10:00")}, "invalid_window"),
+        ({"from": at("11:00"), "to": at("10:00")}, "invalid_window"),
+        ({"from": at("11:00"), "to": at("11:00")}, "invalid_window"),
         ({"from": "yesterday", "to": at("11:00")}, "invalid_query"),
         ({"limit": "0"}, "invalid_query"),
         ({"limit": "abc"}, "invalid_query"),
-        ({"cursor": "!!!"}, "invalid_cursor"),
+        ({"cursor": "!!!"}, "invalid_query"),  # not the declared alphabet
+        ({"cursor": "OTk5OTk5OTk5OTk5OTk5OTk5OTk"}, "invalid_cursor"),  # beyond any id
     ],
 )
 async def test_bad_filters_are_problems(client, world, params, code):
@@ -219,7 +220,7 @@ async def test_hidden_or_missing_location_is_404(client, world, which):
     for path in (f"/api/v1/locations/{location_id}", f"/api/v1/locations/{location_id}/spaces"):
         r = await client.get(path)
         assert r.status_code == 404
-        assert r.json()["code"] == "not_found"
+        assert r.json()["code"] == "location_not_found"
 
 
 async def _space_ids(client, location_id, **params) -> dict[int, bool | None]:
