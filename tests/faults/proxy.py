@@ -66,7 +66,7 @@ _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
 
 
-def _network_loop() -> asyncio.AbstractEventLoop:
+def network_loop() -> asyncio.AbstractEventLoop:
     global _loop
     with _loop_lock:
         if _loop is None:
@@ -78,7 +78,7 @@ def _network_loop() -> asyncio.AbstractEventLoop:
 
 def _on_loop(fn: Callable[[], T]) -> T:
     """Run `fn` on the proxies' loop and return its result (directly when already there)."""
-    loop = _network_loop()
+    loop = network_loop()
     if threading.current_thread().name == "fault-proxies":
         return fn()
     done: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -125,7 +125,7 @@ class FaultProxy:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FaultProxy:
-        loop = _network_loop()
+        loop = network_loop()
         server = asyncio.run_coroutine_threadsafe(self._start(), loop).result(timeout=10)
         self._server = server
         self.port = int(server.sockets[0].getsockname()[1])
