@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.haproxy import Reply, ha_cluster, ha_db, ha_stack, send, session  # noqa: F401
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
+from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -115,3 +116,11 @@ async def test_rolling_restart_loses_and_duplicates_nothing(ha_cluster, ha_db): 
     assert len(rows) == len(load.booked)  # and nothing booked that a client does not know of
     ids = await ha_db.fetch("SELECT id FROM bookings WHERE location_id = $1", loc.id)
     assert {row["id"] for row in ids} == set(load.booked.values())  # no lost booking
+    # No lost event either: every outbox row the restarts interrupted reaches the stream (the
+    # relays publish in id order, so this waits for the whole backlog; later tests then start
+    # on a drained outbox).
+    await poll(
+        lambda: ha_db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"),
+        lambda n: n == 0,
+        timeout=180,
+    )

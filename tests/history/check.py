@@ -34,7 +34,6 @@ from typing import Any
 
 import asyncpg
 
-from tests.faults.log import FAULTS
 from tests.history import sources
 from tests.history.money import refunds_by_policy
 from tests.history.record import History, Op, StreamRecorder
@@ -111,7 +110,7 @@ async def check(
     return Report(
         requests=len(history.ops),
         statuses=history.statuses(),
-        faults=faults if faults is not None else FAULTS.mark(),
+        faults=faults if faults is not None else Counter(),
         events=len(facts.stream),
         bookings=len(facts.bookings),
         violations=violations,
