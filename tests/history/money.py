@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy, refund_percent
-from cowork.payments.refunds import cancel_key
+from cowork.payments.owed import cancel_key
 from tests.history.record import Op
 from tests.history.sources import BookingFact
 from tests.polling import poll

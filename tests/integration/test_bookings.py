@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from cowork.actors.clock import ManualClock
+from cowork.clock import ManualClock
 from tests.conftest import start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
 from tests.polling import poll

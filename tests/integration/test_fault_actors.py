@@ -12,10 +12,10 @@ import pytest
 from asyncpg.exceptions import PostgresConnectionError
 
 from cowork.actors.base import ActorState, ActorStoppedError
-from cowork.actors.clock import ManualClock
 from cowork.actors.commands import GetAvailability, PlaceHold, Requester
 from cowork.actors.registry import ActorRegistry
 from cowork.actors.space import SpaceActor, SpaceTiming
+from cowork.clock import ManualClock
 from cowork.domain.errors import SlotTakenError
 from cowork.domain.slots import Slot
 from cowork.metrics import Metrics

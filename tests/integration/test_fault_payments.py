@@ -169,7 +169,9 @@ async def test_refund_retriers_of_two_nodes_send_each_queued_refund_once(
     Straight to localstripe (no idempotency layer): a second send is a second refund."""
     stripe = FaultProxy(tcp_upstream(int(localstripe.rsplit(":", 1)[1])), name="stripe").start()
     w, srv, http = await world_on(settings, f"http://{stripe.address}")
-    second = RefundRetrier(Payments(w.server.app))  # another node's loop, same database
+    node = w.server.app.ctx.services
+    other = Payments(node.settings, node.registry, node.relay.wake)  # another node's payments
+    second = RefundRetrier(other)  # and its retry loop, on the same database
     try:
         paid = [await w.paid_booking(stripe_client, at(30 + 2 * i)) for i in range(5)]
         stripe.refuse()
@@ -192,7 +194,7 @@ async def test_refund_retriers_of_two_nodes_send_each_queued_refund_once(
         for _, intent_id in paid:
             assert await stripe_refunds(stripe_client, intent_id) == [1000]
     finally:
-        await second._payments.close()
+        await other.close()
         await http.aclose()
         await stop_payments(srv, w.server)
         stripe.stop()
