@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asyncpg.exceptions import PostgresConnectionError
 
-from cowork.actors.base import ActorState, ActorStoppedError
+from cowork.actors.base import ActorCrashedError, ActorState
 from cowork.actors.commands import GetAvailability, PlaceHold, Requester
 from cowork.actors.registry import ActorRegistry
 from cowork.actors.space import SpaceActor, SpaceTiming
@@ -98,11 +98,12 @@ async def test_an_actor_crashed_by_a_lost_database_restarts_from_it(
         kept = await registry.ask(space.id, PlaceHold(Requester(first.id), SLOT.start, SLOT.end))
         pg.refuse()  # PostgreSQL goes away under the actor's next write
         later = SLOT.start + timedelta(hours=3)
-        # The write fails, the actor crashes; the registry's one retry cannot load a new one.
-        with pytest.raises((ActorStoppedError, ConnectionError, PostgresConnectionError)):
+        # The write fails: this message crashes the actor (the caller hears why).
+        with pytest.raises(ActorCrashedError) as crashed:
             await registry.ask(
                 space.id, PlaceHold(Requester(second.id), later, later + timedelta(hours=1))
             )
+        assert isinstance(crashed.value.cause, ConnectionError | PostgresConnectionError)
         assert registry.crashes == 1 and made[0].state is ActorState.CRASHED
         pg.heal()
 
