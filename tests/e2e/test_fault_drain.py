@@ -20,7 +20,14 @@ import websockets
 from tests.e2e.haproxy import ha_cluster, ha_db, ha_stack  # noqa: F401 (fixtures)
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
-from tests.faults import FAULTS, FaultProxy, postgres_upstream, proxied_database_url, terminate
+from tests.faults import (
+    FAULTS,
+    FaultProxy,
+    postgres_upstream,
+    proxied_database_url,
+    tcp_upstream,
+    terminate,
+)
 from tests.faults.readiness import ReadinessWatch
 from tests.history import History, Scope, check, storms
 from tests.integration.test_realtime_support import SseClient, WsClient
@@ -117,8 +124,12 @@ async def test_drain_serves_unkeyed_writes_and_ends_streams_cleanly(ha_cluster, 
     assert {op.served_by for op in history.ops if op.invoked > stopping_at} - {victim.node_id}
 
 
-async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database_url):
+async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database_url, infra):
+    """PostgreSQL and NATS go silent (a node cut off from both) with a write in flight; then
+    SIGTERM. Every stop step now waits on a peer that never answers; the watchdog must end
+    the process past its bound (exit 70) rather than leave it running forever."""
     pg = FaultProxy(postgres_upstream(database_url), name="postgres").start()
+    bus = FaultProxy(tcp_upstream(int(infra.nats_url.rsplit(":", 1)[1])), name="nats").start()
     try:
         loc = await make_location()
         space = await make_space(loc, hourly_price_cents=400)
@@ -127,6 +138,7 @@ async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database
             cluster,
             "watchdog",
             DATABASE_URL=proxied_database_url(database_url, pg),
+            NATS_URL=f"nats://{bus.address}",
             COWORK_DRAIN_TIMEOUT_SECONDS="1",
             COWORK_ENV="dev",  # the watchdog is armed outside tests (in-process servers)
         )
@@ -135,6 +147,7 @@ async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database
         pg.tap(lambda direction, chunk: queried.set() if direction == "upstream" else None)
         async with storms.session() as http:
             pg.blackhole()  # PostgreSQL goes silent: the next request never finishes
+            bus.blackhole()  # and so does NATS
             queried.clear()
             stuck = asyncio.create_task(
                 http.post(
@@ -154,5 +167,6 @@ async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database
                 await stuck
     finally:
         pg.stop()
+        bus.stop()
     assert code == 70, node.log()
     assert "stop did not finish" in node.log_path.read_text()
