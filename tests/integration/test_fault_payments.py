@@ -174,6 +174,7 @@ async def test_refund_retriers_of_two_nodes_send_each_queued_refund_once(
     second = RefundRetrier(other)  # and its retry loop, on the same database
     try:
         paid = [await w.paid_booking(stripe_client, at(30 + 2 * i)) for i in range(5)]
+        mark = FAULTS.mark()
         stripe.refuse()
         history = History()
         cancels = await cancel_all(w, history, [booking for booking, _ in paid])
@@ -188,7 +189,8 @@ async def test_refund_retriers_of_two_nodes_send_each_queued_refund_once(
             return await db.fetchval("SELECT count(*) FROM refunds WHERE status = 'queued'")
 
         await poll(sweep, lambda queued: queued == 0)
-        report = await check(history, Scope(db, w.s.nats_url, [w.loc.id], localstripe=localstripe))
+        scope = Scope(db, w.s.nats_url, [w.loc.id], localstripe=localstripe)
+        report = await check(history, scope, faults=FAULTS.since(mark))
         print(f"\nrefund retriers of two nodes ({swept} of 5 sent by the second): {report}")
         assert report.ok, report
         for _, intent_id in paid:
