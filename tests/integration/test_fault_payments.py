@@ -20,7 +20,6 @@ from cowork.payments.refunds import RefundRetrier
 from tests.faults import FAULTS, FaultProxy, tcp_upstream
 from tests.faults.stripe import IdempotentStripe
 from tests.history import History, Scope, check
-from tests.history.money import stripe_refunds
 from tests.payments_fixtures import *  # noqa: F403
 from tests.payments_fixtures import (
     PayWorld,
@@ -32,6 +31,7 @@ from tests.payments_fixtures import (
     sign,
     signed_event,
     stop_payments,
+    stripe_refunds,
     with_stripe,
 )
 
@@ -218,16 +218,31 @@ async def test_stripe_10s_late_during_cancels_refunds_each_once_by_policy(
         proxy.delay(10)
         cancels = await cancel_all(w, history, [booking for booking, _ in paid])
         assert [op.status for op in cancels] == [200] * 4
+        # Stay slow until Stripe has made every refund: each was made while our side waited
+        # and timed out (no answer can come back in under 10 s), so our records must learn
+        # of it from a later retry, not from the answer.
+        await poll(
+            lambda: asyncio.gather(*(stripe_refunds(stripe_client, i) for _, i in paid)),
+            lambda found: all(found),
+            timeout=90,
+        )
+        unanswered = await db.fetchval(
+            "SELECT count(*) FROM refunds WHERE status = 'queued' AND stripe_refund_id IS NULL"
+        )
         proxy.heal()
         report = await check(
             history,
             Scope(db, w.s.nats_url, [w.loc.id], localstripe=localstripe),
             faults=FAULTS.since(mark),
         )
-        print(f"\nStripe 10 s late during cancels ({keys.replayed} retries deduped): {report}")
+        print(
+            f"\nStripe 10 s late during cancels ({unanswered} refunds made while we timed out, "
+            f"{keys.replayed} retries deduped by key): {report}"
+        )
         assert report.ok, report
         amounts = [await stripe_refunds(stripe_client, intent_id) for _, intent_id in paid]
         assert amounts == [[1000], [500], [1000], [500]]
+        assert unanswered == 4  # every refund existed at Stripe before we knew its id
     finally:
         await http.aclose()
         await stop_payments(srv, w.server)
