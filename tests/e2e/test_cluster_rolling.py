@@ -93,7 +93,9 @@ async def test_rolling_restart_loses_and_duplicates_nothing(ha_cluster, ha_db): 
 
         await some_progress()
         for node in list(ha_cluster.nodes):
-            returncode = await asyncio.to_thread(node.stop)  # SIGTERM: drain and exit
+            # SIGTERM: drain and exit (the watchdog bounds a stop at ~27 s; a loaded machine
+            # may need most of it, and only a node still running past it has failed).
+            returncode = await asyncio.to_thread(node.stop, timeout=60)
             assert returncode == 0, f"{node.node_id} did not stop cleanly:\n{node.log()}"
             await some_progress()  # served by the two others
             await asyncio.to_thread(ha_cluster.restart, node)
