@@ -37,7 +37,7 @@ from cowork.realtime.notices import ExpiringNotices
 from cowork.realtime.presence import Presence
 from cowork.realtime.relay import OutboxRelay
 from cowork.realtime.stream import ensure_stream
-from cowork.store.db import close_orm, init_orm
+from cowork.store.db import DatabaseProbe, close_orm, init_orm
 from cowork.supervisor import Stage, Supervisor
 
 log = logging.getLogger("cowork.services")
@@ -65,6 +65,7 @@ class Services:
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
     draining: bool = False
+    database: DatabaseProbe = field(default_factory=DatabaseProbe)  # readiness
     supervisor: Supervisor = field(default_factory=Supervisor)
 
     # -- what actions tell the node (cowork.actions.effects.Effects) ---------------------------
@@ -91,7 +92,7 @@ class Services:
     # -- lifecycle -------------------------------------------------------------------------
     def stages(self) -> list[Stage]:
         return [
-            Stage("database", start=lambda: init_orm(self.settings), stop=close_orm),
+            Stage("database", start=lambda: init_orm(self.settings), stop=self._close_database),
             Stage("bus", start=self._connect_bus, stop=self.bus.close),
             Stage("hub", start=self._start_hub, quiesce=self._close_streams, stop=self._stop_hub),
             Stage("relay", start=self._start_relay, stop=self._stop_relay),
@@ -112,6 +113,10 @@ class Services:
 
     async def stop(self) -> None:
         await self.supervisor.stop()
+
+    async def _close_database(self) -> None:
+        self.database.stop()
+        await close_orm()
 
     async def _connect_bus(self) -> None:
         if self.settings.nats_url:

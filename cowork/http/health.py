@@ -12,7 +12,6 @@ from cowork.domain.problems import Problem
 from cowork.http.auth import bearer_token
 from cowork.http.context import services
 from cowork.http.docs import Auth, Out, doc
-from cowork.store.db import ping
 
 bp = Blueprint("health")
 
@@ -24,7 +23,7 @@ async def healthz(request: Request) -> HTTPResponse:
 
 @bp.get("/readyz")
 async def readyz(request: Request) -> HTTPResponse:
-    checks = {"database": await _database_ok(), "nats": _nats_ok(request)}
+    checks = {"database": await _database_ok(request), "nats": _nats_ok(request)}
     draining = services(request).draining
     ready = all(checks.values()) and not draining
     body = {
@@ -36,8 +35,8 @@ async def readyz(request: Request) -> HTTPResponse:
     return json(body, status=200 if ready else 503)
 
 
-async def _database_ok() -> bool:
-    return await ping(timeout=2.0)
+async def _database_ok(request: Request) -> bool:
+    return await services(request).database.ok(timeout=2.0)
 
 
 def _nats_ok(request: Request) -> bool:

@@ -76,7 +76,7 @@ def as_problem(exc: BaseException) -> DomainError | None:
         return Problem.SPACE_BUSY.error()
     if isinstance(exc, ActorStoppedError):
         return Problem.NODE_UNAVAILABLE.error()
-    if isinstance(exc, ActorCrashedError) and _unreachable(exc.cause):
+    if _unreachable(exc.cause if isinstance(exc, ActorCrashedError) else exc):
         return Problem.DATABASE_UNAVAILABLE.error()
     if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
         problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
@@ -99,12 +99,27 @@ def install_error_handlers(app: Sanic) -> None:
         return problem_response(error, request)
 
 
-def _unreachable(exc: BaseException) -> bool:
-    """The database went away (connection lost, refused or timed out): worth a retry."""
-    return isinstance(
-        exc,
-        OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError,
-    )
+def _unreachable(exc: BaseException | None) -> bool:
+    """The database went away (connection lost, refused or timed out): worth a retry.
+
+    Anywhere, not only in an actor: an idempotency claim, an actor's start or a read meets
+    the same outage; the driver's error may be wrapped (Tortoise), so the chain is searched.
+    """
+    seen = exc
+    while seen is not None:
+        if isinstance(
+            seen,
+            OSError
+            | TimeoutError
+            | asyncpg.PostgresConnectionError
+            | asyncpg.InterfaceError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.AdminShutdownError
+            | asyncpg.TooManyConnectionsError,
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

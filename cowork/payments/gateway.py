@@ -139,7 +139,8 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise PaymentRejectedError(_describe(exc)) from exc
         for refund in page.data:
-            metadata: Any = refund.metadata or {}
+            # A StripeObject, not a dict: `.get` raises AttributeError on it.
+            metadata: dict[str, Any] = refund.metadata.to_dict() if refund.metadata else {}
             if metadata.get("idempotency_key") == key:
                 return StripeRefund(str(refund.id), int(refund.amount), str(refund.status))
         return None

@@ -38,11 +38,29 @@ def db() -> BaseDBAsyncClient:
     return connections.get("default")
 
 
-async def ping(timeout: float) -> bool:
-    """Does the database answer within `timeout` seconds?"""
-    try:
-        async with asyncio.timeout(timeout):
-            await db().execute_query("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        return False
-    return True
+class DatabaseProbe:
+    """Does the database answer `SELECT 1` within `timeout` seconds, even while it hangs?
+
+    Cancelling a query PostgreSQL does not answer makes asyncpg wait for the cancel request
+    to land before the connection returns to the pool, so a timed-out check would itself hang
+    for the whole outage (a load balancer would see no answer instead of a 503). The probe is
+    left to finish on its own instead, and checks meanwhile wait on that same probe.
+    """
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[object] | None = None
+
+    async def ok(self, timeout: float) -> bool:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(db().execute_query("SELECT 1"), name="db-probe")
+            self._task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._task)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()

@@ -47,8 +47,14 @@ async def store_response(
 
 
 async def forget(record_id: int) -> None:
-    """A transient failure: the key is free for the retry to run the request again."""
-    await db().execute_query("DELETE FROM idempotency_keys WHERE id = $1", [record_id])
+    """A transient failure: the key is free for the retry to run the request again.
+
+    Unless the write committed its answer before the error (a connection lost after COMMIT):
+    then the retry must get that answer, not run again and meet its own booking as a 409.
+    """
+    await db().execute_query(
+        "DELETE FROM idempotency_keys WHERE id = $1 AND response_status IS NULL", [record_id]
+    )
 
 
 async def claim(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
+from cowork.clock import ManualClock
+from tests.conftest import start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
+from tests.polling import poll
 
 
 def at(hours_from_now: float, *, base: datetime | None = None) -> datetime:
@@ -157,25 +160,30 @@ async def test_my_bookings_lists_only_mine(client, world):
     assert items[0]["user_id"] == world["member_id"]
 
 
-async def test_a_price_change_reaches_the_warm_actor_at_once(client, world, server):
-    url = f"/api/v1/spaces/{world['paid'].id}/bookings"
-    first = await client.post(url, json=slot(at(60)), headers=world["member"])
-    assert first.json()["price_cents"] == 1000  # the actor is warm with the old price
-    admin = auth(server.settings, await make_user("admin"))
-    r = await client.patch(
-        f"/api/v1/manage/spaces/{world['paid'].id}",
-        json={"hourly_price_cents": 2500},
-        headers=admin,
-    )
-    assert r.status_code == 200, r.text
+async def test_a_price_change_reaches_the_warm_actor_at_once(settings):
+    """Actors also reload their rules every 30 s on their own; with the node's clock frozen
+    that never happens, so the new price can only arrive through the change announced over
+    NATS (the fault: a node that misses the announcement charges the old price)."""
+    running, srv = await start_server(settings, clock=ManualClock(datetime.now(UTC)))
+    try:
+        async with httpx.AsyncClient(base_url=running.url, timeout=10) as client:
+            loc = await make_location()
+            paid = await make_space(loc, hourly_price_cents=1000)
+            member = auth(settings, await make_user())
+            url = f"/api/v1/spaces/{paid.id}/bookings"
+            first = await client.post(url, json=slot(at(60)), headers=member)
+            assert first.json()["price_cents"] == 1000  # the actor is warm with the old price
+            admin = auth(settings, await make_user("admin"))
+            r = await client.patch(
+                f"/api/v1/manage/spaces/{paid.id}", json={"hourly_price_cents": 2500}, headers=admin
+            )
+            assert r.status_code == 200, r.text
+            hours = iter(range(61, 1000, 2))
 
-    async def price() -> int:
-        r = await client.post(url, json=slot(at(61 + price.calls)), headers=world["member"])
-        price.calls += 2
-        return r.json()["price_cents"]
+            async def price() -> int:
+                r = await client.post(url, json=slot(at(next(hours))), headers=member)
+                return int(r.json()["price_cents"])
 
-    price.calls = 0
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5  # the change travels over NATS; well under the 30 s fallback
-    while (got := await price()) != 2500:
-        assert loop.time() < deadline, got
+            await poll(price, lambda got: got == 2500)
+    finally:
+        await stop_server(srv)

@@ -178,12 +178,22 @@ async def test_paid_after_expiry_with_the_slot_taken_refunds_in_full(
         lambda n: n is not None,
     )
     assert note["user_id"] == w.member_user.id
-    await poll(
-        lambda: db.fetchval("SELECT count(*) FROM stripe_events WHERE id LIKE 'evt_%'"),
-        lambda n: n >= 1,
+    event_id = await poll(
+        lambda: db.fetchval(
+            "SELECT id FROM stripe_events WHERE type = 'payment_intent.succeeded' LIMIT 1"
+        ),
+        lambda found: found is not None,
     )
-    # The same event delivered again refunds nothing more.
+    # The same event delivered again (Stripe retries until it sees a 2xx) refunds nothing more,
+    # and neither does another event about the same payment.
+    again, _ = signed_event("payment_intent.succeeded", _intent(intent_id), event_id=event_id)
+    r = await w.webhook(again, sign(again))
+    assert (r.status_code, r.json()["outcome"]) == (200, "duplicate")
+    other, _ = signed_event("payment_intent.succeeded", _intent(intent_id))
+    r = await w.webhook(other, sign(other))
+    assert (r.status_code, r.json()["outcome"]) == (200, "processed")
     assert await refunded() == [1000]
+    assert await db.fetchval("SELECT count(*) FROM refunds") == 1
 
 
 async def test_refund_events_update_the_records(pay_world: PayWorld, stripe_client, db):

@@ -168,5 +168,6 @@ async def test_kiosk_check_in_goes_through_the_actor(server, client, db, world):
         json={"booking_id": booking, "pin": booking_pin(server.settings.presence_key, booking)},
         headers={"Authorization": f"Kiosk {token}"},
     )
-    assert r.status_code >= 400
+    assert r.status_code == 409, r.text  # a conflict with the booking's state, never a 5xx
     assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "invalid_transition"
