@@ -1,8 +1,9 @@
 """The per-node hub: one JetStream consumer per node fanned out to local clients.
 
-Every client subscription is a Subscriber with a bounded queue. The hub never waits for a
-client: an event that does not fit marks the subscriber overflowed and disconnects it (it comes
-back with Last-Event-ID), so no client slows another. Replay reads the retained stream.
+Events that arrive in one turn of the event loop are grouped by channel into a `Burst` and
+written, encoded once, to every live subscriber's transport (cowork.realtime.delivery). The hub
+never waits for a client: one whose transport holds too many unsent bytes is cut off and comes
+back with Last-Event-ID, so no client slows another. Replay reads the retained stream.
 """
 
 from __future__ import annotations
@@ -23,76 +24,16 @@ from cowork.config import Settings
 from cowork.metrics import Metrics
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import Channel, Delivery, route_of
+from cowork.realtime.delivery import Burst, Sink, Subscriber, SubscriberGoneError
 from cowork.realtime.stream import STREAM, SUBJECTS
 from cowork.tasks import stop_task
+
+__all__ = ["Hub", "ReplayStart", "ReplayTooLongError", "Subscriber", "SubscriberGoneError"]
 
 log = logging.getLogger("cowork.realtime.hub")
 
 REPLAY_READ_TIMEOUT = 5.0
 MAX_RESUBSCRIBE_BACKOFF = 5.0
-
-
-class SubscriberGoneError(Exception):
-    """The subscriber was closed: overflowed (resume with Last-Event-ID) or node stopping."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-_CLOSED = object()
-
-
-class Subscriber:
-    """One client's view of one channel: a bounded queue the hub fills and the client drains."""
-
-    def __init__(
-        self, channel: Channel, maxsize: int, on_overflow: Callable[[], None] | None
-    ) -> None:
-        self.channel = channel
-        self.maxsize = maxsize
-        self.overflowed = False
-        self.closed_reason: str | None = None
-        self._on_overflow = on_overflow
-        # The bound is enforced in offer(); the spare slot is for the close marker.
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-
-    @property
-    def closed(self) -> bool:
-        return self.closed_reason is not None
-
-    def offer(self, delivery: Delivery) -> None:
-        if self.closed:
-            return
-        if self._queue.qsize() >= self.maxsize:
-            self.overflowed = True
-            self.close("overflow")
-            if self._on_overflow is not None:
-                self._on_overflow()
-            return
-        self._queue.put_nowait(delivery)
-
-    def close(self, reason: str) -> None:
-        if self.closed_reason is None:
-            self.closed_reason = reason
-            self._queue.put_nowait(_CLOSED)
-
-    async def next(self, timeout: float) -> Delivery | None:
-        """The next event; None after `timeout` idle seconds (time for a heartbeat)."""
-        if self.overflowed:
-            raise SubscriberGoneError("overflow")
-        try:
-            item = self._queue.get_nowait()  # a busy stream skips the heartbeat timer entirely
-        except asyncio.QueueEmpty:
-            try:
-                async with asyncio.timeout(timeout):
-                    item = await self._queue.get()
-            except TimeoutError:
-                return None
-        if item is _CLOSED:
-            raise SubscriberGoneError(self.closed_reason or "closed")
-        assert isinstance(item, Delivery)
-        return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +52,9 @@ class Hub:
         self._metrics = metrics
         self._subscribers: dict[Channel, set[Subscriber]] = {}
         self._listeners: list[Callable[[Channel, int], None]] = []
+        self._event_listeners: list[Callable[[Channel], None]] = []
+        self._batch: dict[Channel, list[Delivery]] = {}
+        self._flush_handle: asyncio.Handle | None = None
         self._nats_sub: Subscription | None = None
         self._restart_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -119,23 +63,24 @@ class Hub:
 
     # -- local subscribers ------------------------------------------------------------------
 
-    def subscribe(
-        self, channel: Channel, on_overflow: Callable[[], None] | None = None
-    ) -> Subscriber:
-        sub = Subscriber(channel, self._settings.client_queue_size, on_overflow)
+    def subscribe(self, channel: Channel, sink: Sink) -> Subscriber:
+        """A new subscriber, buffering until `go_live` (after its replay)."""
+        sub = Subscriber(channel, sink, self._settings.client_queue_size, self._forget)
         subs = self._subscribers.setdefault(channel, set())
         subs.add(sub)
         self._changed(channel, len(subs))
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        sub.close("unsubscribed")
+
+    def _forget(self, sub: Subscriber) -> None:
         subs = self._subscribers.get(sub.channel)
         if subs is None or sub not in subs:
             return
         subs.discard(sub)
         if not subs:
             del self._subscribers[sub.channel]
-        sub.close("unsubscribed")
         self._changed(sub.channel, len(subs))
 
     def count(self, channel: Channel) -> int:
@@ -145,17 +90,41 @@ class Hub:
         """listener(channel, local subscriber count) after every subscribe/unsubscribe."""
         self._listeners.append(listener)
 
+    def on_event(self, listener: Callable[[Channel], None]) -> None:
+        """listener(channel) for every stored event the node receives (read caches use it)."""
+        self._event_listeners.append(listener)
+
     def _changed(self, channel: Channel, n: int) -> None:
         for listener in self._listeners:
             listener(channel, n)
 
     def deliver(self, channel: Channel, delivery: Delivery) -> None:
-        for sub in list(self._subscribers.get(channel, ())):
-            sub.offer(delivery)
-            if sub.overflowed:
-                self.unsubscribe(sub)
+        """Send `delivery` to the channel's subscribers at the end of this loop turn."""
+        if channel not in self._subscribers:
+            return
+        pending = self._batch.get(channel)
+        if pending is None:
+            self._batch[channel] = [delivery]
+        else:
+            pending.append(delivery)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """One burst per channel, encoded once, one write per subscriber."""
+        self._flush_handle = None
+        batch, self._batch = self._batch, {}
+        for channel, deliveries in batch.items():
+            subs = self._subscribers.get(channel)
+            if subs:
+                burst = Burst(channel, deliveries)
+                for sub in tuple(subs):
+                    sub.offer(burst)
 
     def close_all(self, reason: str = "shutdown") -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
         for subs in list(self._subscribers.values()):
             for sub in list(subs):
                 sub.close(reason)
@@ -227,6 +196,8 @@ class Hub:
         self.delivered += 1
         self._observe_lag(delivery)
         for channel in route_of(msg.subject).channels():
+            for listener in self._event_listeners:
+                listener(channel)
             self.deliver(channel, delivery)
 
     def _observe_lag(self, delivery: Delivery) -> None:
