@@ -11,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from tortoise.models import Model
 
 from cowork.domain.problems import Problem
+from cowork.http.cached import cached_read
 from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import PageParams, page_body, paginate, parse_query
@@ -193,6 +194,7 @@ class SpaceListQuery(SpaceSearch):
     auth=False,
     errors=(400, 422),
 )
+@cached_read
 async def list_locations(request: Request) -> HTTPResponse:
     query = parse_query(request, LocationSearch)
     spec = await query.space_filter(services(request).clock.now())
@@ -210,6 +212,7 @@ async def list_locations(request: Request) -> HTTPResponse:
     auth=False,
     errors=(404,),
 )
+@cached_read
 async def get_location(request: Request, location_id: int) -> HTTPResponse:
     location = await store.get_location(location_id, public=True)
     closures = await store.upcoming_closures(location, now=services(request).clock.now())
@@ -225,6 +228,7 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
     auth=False,
     errors=(400, 404, 422),
 )
+@cached_read
 async def list_location_spaces(request: Request, location_id: int) -> HTTPResponse:
     query = parse_query(request, SpaceListQuery)
     location = await store.get_location(location_id, public=True)
@@ -248,6 +252,7 @@ async def list_location_spaces(request: Request, location_id: int) -> HTTPRespon
     auth=False,
     errors=(404,),
 )
+@cached_read
 async def get_space(request: Request, space_id: int) -> HTTPResponse:
     space = await store.get_space(space_id, public=True)
     return json(store.space_item(space, currency=space.location.currency))
@@ -262,6 +267,7 @@ async def get_space(request: Request, space_id: int) -> HTTPResponse:
     auth=False,
     errors=(400, 422),
 )
+@cached_read
 async def list_amenities(request: Request) -> HTTPResponse:
     page = parse_query(request, PageParams)
     rows, cursor = await paginate(Amenity.all(), page)

@@ -1,9 +1,10 @@
 """The per-node hub: one JetStream consumer per node fanned out to local clients.
 
-Events that arrive in one turn of the event loop are grouped by channel into a `Burst` and
-written, encoded once, to every live subscriber's transport (cowork.realtime.delivery). The hub
-never waits for a client: one whose transport holds too many unsent bytes is cut off and comes
-back with Last-Event-ID, so no client slows another. Replay reads the retained stream.
+Events due for fan-out together (one loop turn, or a short adaptive linger) are grouped by
+channel into a `Burst` and written, encoded once, to every live subscriber's transport
+(cowork.realtime.delivery). The hub never waits for a client: one whose transport holds too
+many unsent bytes is cut off and comes back with Last-Event-ID, so no client slows another.
+Replay reads the retained stream.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +36,8 @@ log = logging.getLogger("cowork.realtime.hub")
 
 REPLAY_READ_TIMEOUT = 5.0
 MAX_RESUBSCRIBE_BACKOFF = 5.0
+MIN_LINGER = 0.001  # a fan-out cheaper than this flushes at the end of the loop turn
+MAX_LINGER = 0.025
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class Hub:
         self._event_listeners: list[Callable[[Channel], None]] = []
         self._batch: dict[Channel, list[Delivery]] = {}
         self._flush_handle: asyncio.Handle | None = None
+        self._linger = 0.0  # how long the next fan-out waits for company (see _flush)
         self._nats_sub: Subscription | None = None
         self._restart_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -108,11 +113,22 @@ class Hub:
         else:
             pending.append(delivery)
         if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+            loop = asyncio.get_running_loop()
+            if self._linger < MIN_LINGER:
+                self._flush_handle = loop.call_soon(self._flush)
+            else:
+                self._flush_handle = loop.call_later(self._linger, self._flush)
 
     def _flush(self) -> None:
-        """One burst per channel, encoded once, one write per subscriber."""
+        """One burst per channel, encoded once, one write per subscriber.
+
+        A fan-out that took long (thousands of subscribers) makes the next one wait as long
+        (at most MAX_LINGER) so that the rest of the node (the relay feeding us, requests) runs
+        in between and the events arriving meanwhile share one write per subscriber; a cheap
+        one flushes at the end of the loop turn.
+        """
         self._flush_handle = None
+        began = time.perf_counter()
         batch, self._batch = self._batch, {}
         for channel, deliveries in batch.items():
             subs = self._subscribers.get(channel)
@@ -120,6 +136,7 @@ class Hub:
                 burst = Burst(channel, deliveries)
                 for sub in tuple(subs):
                     sub.offer(burst)
+        self._linger = min(MAX_LINGER, time.perf_counter() - began)
 
     def close_all(self, reason: str = "shutdown") -> None:
         if self._flush_handle is not None:
