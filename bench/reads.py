@@ -56,7 +56,8 @@ async def seed(url: str, spaces: int, start: datetime) -> tuple[int, dict[int, l
                 await conn.execute(
                     "INSERT INTO bookings (space_id, location_id, user_id, starts_at, ends_at,"
                     " status, price_cents, currency, created_at, updated_at)"
-                    " SELECT s, $2, $3, $4 + k * $5, $4 + k * $5 + $5 / 2, 'confirmed', 0, 'EUR',"
+                    " SELECT s, $2, $3, $4::timestamptz + k * $5::interval,"
+                    " $4::timestamptz + k * $5::interval + $5::interval / 2, 'confirmed', 0, 'EUR',"
                     " now(), now() FROM unnest($1::int[]) s, generate_series(0, $6 - 1) k",
                     groups[n], loc, users[0], start, step, n,
                 )  # fmt: skip
@@ -97,7 +98,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--profile", metavar="PATH")
+    parser.add_argument("--profile", metavar="PATH", help="py-spy output (collapsed stacks)")
+    parser.add_argument("--profile-phase", default="availability, 1000 b", help="name prefix")
     args = parser.parse_args()
     if not wrk.available():
         print(wrk.INSTALL)
@@ -119,7 +121,7 @@ def main() -> None:
                 print(f"round {round_}, load average {os.getloadavg()}", flush=True)
                 base: float | None = None
                 for name, paths in plan:
-                    if args.profile and name.startswith("availability, 1000 b"):
+                    if args.profile and name.startswith(args.profile_phase):
                         start_profile(args.profile, node_pid(int(url.rsplit(":", 1)[1])),
                                       args.seconds)  # fmt: skip
                         args.profile = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,3 +42,37 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
         logger.propagate = True
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     logging.getLogger("sanic.access").setLevel(logging.WARNING)
+    _access_lines_through_a_thread(handler)
+
+
+class _Handoff(QueueHandler):
+    """Queue the record as it is: the listener's thread formats and writes it."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+_listener: QueueListener | None = None
+
+
+def _access_lines_through_a_thread(handler: logging.Handler) -> None:
+    """One access line per request: the event loop only queues it (formatting the JSON and
+    the write to the stream cost more than the request itself on fast paths)."""
+    global _listener
+    if _listener is None:
+        atexit.register(stop)
+    stop()
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    access = logging.getLogger("cowork.access")
+    access.handlers[:] = [_Handoff(lines)]
+    access.propagate = False
+    _listener = QueueListener(lines, handler)
+    _listener.start()
+
+
+def stop() -> None:
+    """Write what is queued and end the access-log thread."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
