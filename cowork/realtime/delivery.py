@@ -12,14 +12,18 @@ subscriber owns is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import struct
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from cowork.realtime.channels import Channel, Delivery
+
+KERNEL_BUFFER = 64 * 1024  # a slow client's socket holds at most about twice this unsent
 
 
 class Wire(Enum):
@@ -42,6 +46,7 @@ class Sink(Protocol):
 
 
 class Transport(Protocol):
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
     def write(self, data: bytes) -> None: ...
     def is_closing(self) -> bool: ...
     def get_write_buffer_size(self) -> int: ...
@@ -49,7 +54,8 @@ class Transport(Protocol):
 
 
 class TransportSink:
-    """A transport with a bound on unsent bytes (the kernel's socket buffer comes first)."""
+    """A transport with a bound on unsent bytes: the kernel's socket buffer (set to
+    KERNEL_BUFFER, which Linux doubles) and then `limit` bytes in the transport."""
 
     __slots__ = ("_transport", "limit", "wire")
 
@@ -57,6 +63,10 @@ class TransportSink:
         self._transport = transport
         self.wire = wire
         self.limit = limit
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(Exception):  # not every transport has a real socket
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_BUFFER)
 
     def write(self, data: bytes) -> bool:
         transport = self._transport
