@@ -141,14 +141,6 @@ class Burst:
         return Burst(self.channel, kept)
 
 
-class SubscriberGoneError(Exception):
-    """The subscriber was closed: overflowed (resume with Last-Event-ID) or node stopping."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 # Reasons that end a subscriber without a last word: the client cannot or need not hear it
 # (a node shutting down closes the connection itself; the client resumes elsewhere).
 SILENT = frozenset({"overflow", "unsubscribed", "disconnected", "shutdown"})
@@ -188,10 +180,6 @@ class Subscriber:
     def closed(self) -> bool:
         return self.closed_reason is not None
 
-    @property
-    def live(self) -> bool:
-        return self._live
-
     def offer(self, burst: Burst) -> None:
         """Hand over the channel's latest events: written now when live, else buffered."""
         if self.closed_reason is not None:
@@ -217,7 +205,7 @@ class Subscriber:
                 self.offer(kept)
 
     def close(self, reason: str) -> None:
-        """End the subscription; unless SILENT, the client gets a last `end` event first."""
+        """End the subscription; unless SILENT, the client first gets `last_words`."""
         if self.closed_reason is not None:
             return
         self.closed_reason = reason

@@ -26,11 +26,11 @@ from cowork.config import Settings
 from cowork.metrics import Metrics
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import Channel, Delivery, route_of
-from cowork.realtime.delivery import Burst, Sink, Subscriber, SubscriberGoneError
+from cowork.realtime.delivery import Burst, Sink, Subscriber
 from cowork.realtime.stream import STREAM, SUBJECTS
 from cowork.tasks import stop_task
 
-__all__ = ["Hub", "ReplayStart", "ReplayTooLongError", "Subscriber", "SubscriberGoneError"]
+__all__ = ["Hub", "ReplayStart", "ReplayTooLongError", "Subscriber"]
 
 log = logging.getLogger("cowork.realtime.hub")
 
