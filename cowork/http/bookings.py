@@ -332,7 +332,7 @@ class FloorOut(BaseModel):
     auth=False,
     errors=(404,),
 )
-@cached_read
+@cached_read()
 async def floor(request: Request, location_id: int) -> HTTPResponse:
     at = parse_query(request, FloorQuery).at
     snapshot = await floor_snapshot(location_id, services(request).clock.now(), at)

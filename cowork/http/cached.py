@@ -28,19 +28,26 @@ def _matches(header: str | None, etag: str) -> bool:
     return any(t == etag or t == "*" for t in tags)
 
 
-def cached_read(handler: Handler) -> Handler:
-    """Serve a public database read from the node's ReadCache (cowork.realtime.changes)."""
+def cached_read(*, timeless: bool = False) -> Callable[[Handler], Handler]:
+    """Serve a public database read from the node's ReadCache (cowork.realtime.changes).
 
-    @wraps(handler)
-    async def run(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-        cache = services(request).reads
-        key = request.path + "?" + request.query_string
-        hit = cache.get(key)
-        if hit is None:
-            response = await handler(request, *args, **kwargs)
-            if response.status != 200 or response.body is None:
-                return response
-            hit = cache.put(key, response.body)
-        return encoded(request, hit.body, hit.etag)
+    `timeless`: only an edit can change the answer, never the clock (a space's description,
+    not the floor), so it may be kept longer; any change the node hears of still ends it.
+    """
 
-    return run
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def run(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            cache = services(request).reads
+            key = request.path + "?" + request.query_string
+            hit = cache.get(key)
+            if hit is None:
+                response = await handler(request, *args, **kwargs)
+                if response.status != 200 or response.body is None:
+                    return response
+                hit = cache.put(key, response.body, timeless=timeless)
+            return encoded(request, hit.body, hit.etag)
+
+        return run
+
+    return decorate

@@ -194,7 +194,7 @@ class SpaceListQuery(SpaceSearch):
     auth=False,
     errors=(400, 422),
 )
-@cached_read
+@cached_read()
 async def list_locations(request: Request) -> HTTPResponse:
     query = parse_query(request, LocationSearch)
     spec = await query.space_filter(services(request).clock.now())
@@ -212,7 +212,7 @@ async def list_locations(request: Request) -> HTTPResponse:
     auth=False,
     errors=(404,),
 )
-@cached_read
+@cached_read()
 async def get_location(request: Request, location_id: int) -> HTTPResponse:
     location = await store.get_location(location_id, public=True)
     closures = await store.upcoming_closures(location, now=services(request).clock.now())
@@ -228,7 +228,7 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
     auth=False,
     errors=(400, 404, 422),
 )
-@cached_read
+@cached_read()
 async def list_location_spaces(request: Request, location_id: int) -> HTTPResponse:
     query = parse_query(request, SpaceListQuery)
     location = await store.get_location(location_id, public=True)
@@ -252,7 +252,7 @@ async def list_location_spaces(request: Request, location_id: int) -> HTTPRespon
     auth=False,
     errors=(404,),
 )
-@cached_read
+@cached_read(timeless=True)
 async def get_space(request: Request, space_id: int) -> HTTPResponse:
     space = await store.get_space(space_id, public=True)
     return json(store.space_item(space, currency=space.location.currency))
@@ -267,7 +267,7 @@ async def get_space(request: Request, space_id: int) -> HTTPResponse:
     auth=False,
     errors=(400, 422),
 )
-@cached_read
+@cached_read(timeless=True)
 async def list_amenities(request: Request) -> HTTPResponse:
     page = parse_query(request, PageParams)
     rows, cursor = await paginate(Amenity.all(), page)
