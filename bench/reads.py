@@ -6,7 +6,8 @@
 
 Needs wrk (Debian: `apt-get install -y wrk`); without it, prints how to get it and exits 0.
 One `python -m cowork serve` node (production settings) on an embedded PostgreSQL and NATS;
-every phase is a ratio to /healthz measured in the same round. `--profile` samples the node
+every phase is a ratio to /healthz measured in the same round, just before and just after it
+(the mean of the two: the host is shared and its load moves within a minute). `--profile` samples the node
 with py-spy during the availability phase (collapsed stacks).
 """
 
@@ -117,19 +118,28 @@ def main() -> None:
                         f"{p}\tIf-None-Match: {t}" for p, t in zip(paths, tags, strict=True)
                     ]
             plan = [(n, p or revalidate) for n, p in plan]
+            health = ("GET /healthz", ["/healthz"])
             for round_ in range(1, args.repeat + 1):
                 print(f"round {round_}, load average {os.getloadavg()}", flush=True)
-                base: float | None = None
-                for name, paths in plan:
+                before = measure(url, health, args)
+                print("  " + before.line(), flush=True)
+                for name, paths in plan[1:]:
                     if args.profile and name.startswith(args.profile_phase):
                         start_profile(args.profile, node_pid(int(url.rsplit(":", 1)[1])),
                                       args.seconds)  # fmt: skip
                         args.profile = None
-                    result = wrk.run(
-                        name, url, paths, seconds=args.seconds, connections=args.connections
-                    )
-                    base = base or result.rate
-                    print("  " + result.line(None if name == "GET /healthz" else base), flush=True)
+                    result = measure(url, (name, paths), args)
+                    after = measure(url, health, args)
+                    # The host is shared: the baseline is /healthz just before and just after.
+                    base = (before.rate + after.rate) / 2
+                    print(f"  {result.line(base)} (healthz {before.rate:,.0f} → {after.rate:,.0f})",
+                          flush=True)  # fmt: skip
+                    before = after
+
+
+def measure(url: str, phase: tuple[str, list[str]], args: argparse.Namespace) -> wrk.WrkResult:
+    name, paths = phase
+    return wrk.run(name, url, paths, seconds=args.seconds, connections=args.connections)
 
 
 if __name__ == "__main__":
