@@ -11,6 +11,7 @@ from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic
 
+from cowork import logs
 from cowork.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
 from cowork.http.auth import authenticate
@@ -22,7 +23,6 @@ from cowork.metrics import route_group
 from cowork.services import Services, build_services
 
 log = logging.getLogger("cowork.app")
-access_log = logging.getLogger("cowork.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _app_numbers = count(1)
 
@@ -129,20 +129,7 @@ def _install_middleware(app: Sanic, services: Services) -> None:
         if timer is None:
             timer = timers[group] = metrics.latency.labels(group)
         timer.observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                status,
-                extra={
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.path,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+        logs.access(request_id, request.method, request.path, status, elapsed)
 
 
 def _install_lifecycle(app: Sanic, services: Services) -> None:
