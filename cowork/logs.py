@@ -5,11 +5,10 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import queue
+import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
-from logging.handlers import QueueListener
-from typing import Any
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,37 +47,58 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
 
 
 # An access line is handed over as (created, request_id, method, path, status, duration_ms):
-# the logging thread makes the LogRecord; the event loop only queues a tuple.
+# the event loop appends a tuple (no lock, no wake-up of another thread); the writer thread
+# drains them every FLUSH_SECONDS, makes the LogRecords and hands them to the handler.
 _ACCESS = "cowork.access"
+FLUSH_SECONDS = 0.1
+MAX_QUEUED = 100_000  # lines a stalled log stream may owe before the oldest are dropped
 
 
-class _AccessListener(QueueListener):
-    """Turns queued access tuples into records of the `cowork.access` logger, in its thread."""
-
-    def prepare(self, record: Any) -> logging.LogRecord:
-        if isinstance(record, logging.LogRecord):  # stop()'s sentinel path and plain records
-            return record
-        created, request_id, method, path, status, duration_ms = record
-        line = logging.LogRecord(_ACCESS, logging.INFO, __file__, 0, "%s %s %s",
-                                 (method, path, status), None)  # fmt: skip
-        line.created, line.msecs = created, (created % 1) * 1000
-        line.request_id, line.method, line.path = request_id, method, path
-        line.status, line.duration_ms = status, duration_ms
-        return line
+def _record(line: tuple[float, str | None, str, str, int, float]) -> logging.LogRecord:
+    created, request_id, method, path, status, duration_ms = line
+    record = logging.LogRecord(_ACCESS, logging.INFO, __file__, 0, "%s %s %s",
+                               (method, path, status), None)  # fmt: skip
+    record.created, record.msecs = created, (created % 1) * 1000
+    record.request_id, record.method, record.path = request_id, method, path
+    record.status, record.duration_ms = status, duration_ms
+    return record
 
 
-_listener: QueueListener | None = None
-_lines: queue.SimpleQueue[Any] | None = None
+class _AccessWriter(threading.Thread):
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__(name="access-log", daemon=True)
+        self.lines: deque[tuple[float, str | None, str, str, int, float]] = deque(maxlen=MAX_QUEUED)
+        self._handler = handler
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(FLUSH_SECONDS):
+            self._drain()
+        self._drain()
+
+    def _drain(self) -> None:
+        while self.lines:
+            self._handler.handle(_record(self.lines.popleft()))
+
+    def finish(self) -> None:
+        self._done.set()
+        self.join()
+
+
+_writer: _AccessWriter | None = None
 
 
 def access(request_id: str | None, method: str, path: str, status: int, seconds: float) -> None:
-    """One access line. Configured (`configure`): queued for the logging thread; otherwise
+    """One access line. Configured (`configure`): written by the writer thread; otherwise
     logged at once through the `cowork.access` logger."""
     logger = logging.getLogger(_ACCESS)
     if not logger.isEnabledFor(logging.INFO):
         return
-    if _lines is not None:
-        _lines.put((time.time(), request_id, method, path, status, round(seconds * 1000, 2)))
+    writer = _writer
+    if writer is not None:
+        writer.lines.append(
+            (time.time(), request_id, method, path, status, round(seconds * 1000, 2))
+        )
     else:
         extra = {"request_id": request_id, "method": method, "path": path, "status": status,
                  "duration_ms": round(seconds * 1000, 2)}  # fmt: skip
@@ -86,22 +106,20 @@ def access(request_id: str | None, method: str, path: str, status: int, seconds:
 
 
 def _access_lines_through_a_thread(handler: logging.Handler) -> None:
-    """One access line per request, formatted and written by a thread: the event loop only
-    queues a tuple (making a LogRecord, formatting the JSON and writing it cost more than a
-    cached read itself)."""
-    global _listener, _lines
-    if _listener is None:
+    """One access line per request, made and written by a thread: the event loop only appends
+    a tuple (making a LogRecord, formatting the JSON and writing it cost more than a cached
+    read itself, and waking a thread per line costs the GIL)."""
+    global _writer
+    if _writer is None:
         atexit.register(stop)
     stop()
-    _lines = queue.SimpleQueue()
-    _listener = _AccessListener(_lines, handler)
-    _listener.start()
+    _writer = _AccessWriter(handler)
+    _writer.start()
 
 
 def stop() -> None:
     """Write what is queued and end the access-log thread."""
-    global _listener, _lines
-    if _listener is not None:
-        _lines = None
-        _listener.stop()
-        _listener = None
+    global _writer
+    writer, _writer = _writer, None
+    if writer is not None:
+        writer.finish()
