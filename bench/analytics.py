@@ -203,15 +203,17 @@ class Explainer:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.plans: list[tuple[str, str]] = []
+        self._turn = asyncio.Lock()  # one connection: queries the store runs at once take turns
 
     def _in_transaction(self) -> Explainer:
         return self
 
     async def __aenter__(self) -> Explainer:
+        await self._turn.acquire()
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        return None
+        self._turn.release()
 
     async def execute_query(self, sql: str, params: list[Any] | None = None) -> None:
         await self.conn.execute(sql.replace("SET LOCAL", "SET"), *(params or []))
@@ -224,12 +226,14 @@ class Explainer:
 
 async def explain(url: str, location_ids: list[int]) -> list[tuple[str, str]]:
     """Plans of the overview and bookings queries, 20 locations, the last 366 days."""
-    from cowork.domain.occupancy import Period, open_time
+    from cowork.domain.occupancy import Period, local_day, local_month, open_time
     from cowork.store import analytics as store
+    from cowork.store import deadlines
 
     conn = await asyncpg.connect(url)
     explainer = Explainer(conn)
     store.db = lambda: explainer  # type: ignore[assignment,return-value]
+    deadlines.db = lambda: explainer  # type: ignore[assignment,return-value]
     try:
         infos = await store.locations(location_ids)
         today = date.today()
@@ -243,7 +247,15 @@ async def explain(url: str, location_ids: list[int]) -> list[tuple[str, str]]:
         await store.money(bounds)
         await store.hourly_starts(bounds, [i.timezone for i in infos])
         now = datetime.now(UTC)
-        await store.deadline_summary(now)
+        await deadlines.deadline_summary(now)
+        # The dashboard's queries.
+        ids = [i.id for i in infos]
+        await store.space_states(ids, now)
+        await store.live_counts(
+            ids, now, now + timedelta(hours=2), [(i.id, local_day(now, i.tz)) for i in infos]
+        )
+        await store.money([(i.id, local_month(now, i.tz)) for i in infos])
+        await store.arrivals(ids, now, now + timedelta(hours=2))
         return explainer.plans
     finally:
         await conn.close()
@@ -290,6 +302,8 @@ def main() -> None:
         with node(s, "bench-analytics") as url:
             timings = asyncio.run(time_endpoints(url, meta["admin"], meta["locations"][0],
                                                  args.runs))  # fmt: skip
+        for name, ms in timings:
+            print(f"{name}: {ms:.1f} ms", flush=True)
         plans = asyncio.run(explain(s.database_url, meta["locations"]))
     text = report(meta, timings, scan_ms, plans)
     print(text)

@@ -1,7 +1,7 @@
 """Realtime benchmark: holds committed through the API → outbox → relay → JetStream → hub →
 N SSE clients, on one node running as its own process, beside raw nats-py on the same server.
 
-    .venv/bin/python -m bench.realtime [--clients 1000] [--rates 2,5,10] [--seconds 30]
+    .venv/bin/python -m bench.realtime [--clients 5000] [--rates 20,30] [--seconds 20]
         [--idle 5000] [--workers 2]
 
 Against one `python -m cowork serve` process (bench/common.py `node()`):
@@ -29,10 +29,14 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import itertools
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 from array import array
 from collections.abc import Awaitable, Callable
@@ -40,12 +44,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
 OPEN_CONCURRENCY = 40  # connections being opened at once per client process (Sanic backlog: 100)
 OPEN_ATTEMPTS = 3  # a busy host may still reset a connect; try again
+SAMPLE = 20  # one client in SAMPLE records latencies; every client counts deliveries
 ENVELOPE_BYTES = 300  # ≈ one public booking.held envelope; the raw payload is padded to it
+
+
+def run_fast(main: Awaitable[None]) -> None:
+    """asyncio.run on uvloop (Sanic's dependency) when it is there: cheaper per socket read."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)  # type: ignore[arg-type]
+        return
+    uvloop.run(main)  # type: ignore[arg-type]
 
 
 def raise_nofile() -> int:
@@ -65,6 +81,8 @@ class Tally:
         self.expected = expected
         self.clients = clients
         self.finished = 0
+        self.received = 0
+        self.last_at = 0.0  # wall clock of the last counted delivery
         self.latencies = array("d")
         self.all_done = asyncio.Event()
         self._at: dict[bytes, float] = {}
@@ -81,13 +99,21 @@ class Tally:
             self.all_done.set()
 
 
-class SSEClient(asyncio.Protocol):
-    """A minimal HTTP/1.1 SSE reader: splits the (chunked) body on blank lines, which is enough
-    to find frames; the timestamp is taken once per read, before any parsing."""
+MARK = b"event: booking.held\n"
 
-    def __init__(self, request: bytes, tally: Tally, loop: asyncio.AbstractEventLoop) -> None:
+
+class SSEClient(asyncio.Protocol):
+    """A minimal HTTP/1.1 SSE reader. Every client counts every `booking.held` it receives (a
+    byte count over what arrived, cheap enough for thousands of clients per process); a sampled
+    client also splits frames and records receipt time minus the envelope's `at`, taken once per
+    read before any parsing."""
+
+    def __init__(
+        self, request: bytes, tally: Tally, loop: asyncio.AbstractEventLoop, sampled: bool
+    ) -> None:
         self.request = request
         self.tally = tally
+        self.sampled = sampled
         self.connected: asyncio.Future[None] = loop.create_future()
         self.transport: asyncio.Transport | None = None
         self.buf = b""
@@ -95,11 +121,24 @@ class SSEClient(asyncio.Protocol):
         self.got = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
+
+    def _count(self, n: int) -> None:
+        before = self.got
+        self.got += n
+        self.tally.received += n
+        self.tally.last_at = time.time()
+        if before < self.tally.expected <= self.got:
+            self.tally.one_done()
 
     def data_received(self, data: bytes) -> None:
+        if not self.sampled and self.connected.done():
+            buf = self.buf + data  # only a short tail is carried over
+            self._count(buf.count(MARK))
+            self.buf = buf[-(len(MARK) - 1) :]
+            return
         now = time.time()
         buf = self.buf + data
         if not self.headers_done:
@@ -115,14 +154,16 @@ class SSEClient(asyncio.Protocol):
         while (end := buf.find(b"\n\n")) >= 0:
             frame = buf[:end]
             buf = buf[end + 2 :]
-            if b"event: booking.held\n" in frame:
+            if MARK in frame:
                 i = frame.find(b'"at":"') + 6
                 self.tally.latencies.append(now - self.tally.epoch(frame[i : frame.find(b'"', i)]))
-                self.got += 1
-                if self.got == self.tally.expected:
-                    self.tally.one_done()
+                self._count(1)
             elif b": connected" in frame and not self.connected.done():
                 self.connected.set_result(None)
+                if not self.sampled:
+                    self.buf = b""
+                    self.data_received(buf)
+                    return
         self.buf = buf
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -142,12 +183,13 @@ async def open_streams(url: str, n: int, tally: Tally) -> list[SSEClient]:
     ).encode()
     port = parts.port or 80
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    numbers = itertools.count()
     clients: list[SSEClient] = []
 
     async def one() -> None:
         async with gate:
             for attempt in range(OPEN_ATTEMPTS):
-                client = SSEClient(request, tally, loop)
+                client = SSEClient(request, tally, loop, sampled=next(numbers) % SAMPLE == 0)
                 try:
                     await loop.create_connection(functools.partial(same, client), HOST, port)
                     await asyncio.wait_for(client.connected, 60)
@@ -186,9 +228,10 @@ def sse_worker(pipe: Connection, url: str, n: int, expected: int, seconds: float
         for client in clients:
             if client.transport is not None:
                 client.transport.close()
-        pipe.send(("done", tally.latencies.tobytes(), tally.finished, len(clients)))
+        done = (tally.latencies.tobytes(), tally.finished, len(clients), tally.received)
+        pipe.send(("done", *done, tally.last_at))
 
-    asyncio.run(main())
+    run_fast(main())
 
 
 def nats_worker(
@@ -206,8 +249,11 @@ def nats_worker(
         def handler(k: int) -> Callable[[Msg], Awaitable[None]]:
             async def on_msg(msg: Msg) -> None:
                 now = time.time()
-                tally.latencies.append(now - float(msg.data[:20]))
+                if k % SAMPLE == 0:
+                    tally.latencies.append(now - float(msg.data[:20]))
                 counts[k] += 1
+                tally.received += 1
+                tally.last_at = now
                 if counts[k] == expected:
                     tally.one_done()
 
@@ -220,9 +266,11 @@ def nats_worker(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.all_done.wait(), seconds)
         await nc.close()
-        pipe.send(("done", tally.latencies.tobytes(), tally.finished, n))
+        pipe.send(
+            ("done", tally.latencies.tobytes(), tally.finished, n, tally.received, tally.last_at)
+        )
 
-    asyncio.run(main())
+    run_fast(main())
 
 
 # -- driver side ---------------------------------------------------------------------------------
@@ -231,10 +279,16 @@ def nats_worker(
 @dataclass
 class Phase:
     name: str
-    latencies: list[float]  # seconds, sorted
+    latencies: list[float]  # seconds, sorted (sampled receivers only)
     expected: int
     complete: int  # receivers that got every event
     clients: int
+    received: int  # deliveries counted by every receiver
+    seconds: float  # first event sent → last delivery received
+
+    @property
+    def rate(self) -> float:
+        return self.received / self.seconds if self.seconds > 0 else float("nan")
 
     def pct(self, q: float) -> float:
         lat = self.latencies
@@ -244,11 +298,22 @@ class Phase:
         lat = self.latencies
         mean = statistics.fmean(lat) * 1000 if lat else float("nan")
         return (
-            f"{self.name}: {len(lat):,}/{self.expected:,} received, "
-            f"{self.complete}/{self.clients} receivers complete; ms p50 {self.pct(0.5):.2f}  "
+            f"{self.name}: {self.received:,}/{self.expected:,} delivered "
+            f"({self.expected - self.received:,} missing, {self.rate:,.0f}/s), "
+            f"{self.complete}/{self.clients} receivers complete; latency of "
+            f"{len(lat):,} sampled, ms p50 {self.pct(0.5):.2f}  "
             f"p90 {self.pct(0.9):.2f}  p99 {self.pct(0.99):.2f}  "
             f"max {(lat[-1] * 1000 if lat else float('nan')):.2f}  mean {mean:.2f}"
         )
+
+
+@dataclass
+class Received:
+    latencies: list[float]
+    complete: int
+    clients: int
+    received: int
+    last_at: float
 
 
 class Workers:
@@ -280,20 +345,22 @@ class Workers:
         for pipe in self.pipes:
             pipe.send(message)
 
-    def collect(self, timeout: float) -> tuple[list[float], int, int]:
-        lat: list[float] = []
-        complete = clients = 0
+    def collect(self, timeout: float) -> Received:
+        got = Received([], 0, 0, 0, 0.0)
         for pipe in self.pipes:
             if not pipe.poll(timeout):
                 raise RuntimeError("a client process did not report in time")
-            tag, raw, done, n = pipe.recv()
+            tag, raw, done, n, received, last_at = pipe.recv()
             assert tag == "done"
             part = array("d")
             part.frombytes(raw)
-            lat.extend(part)
-            complete += done
-            clients += n
-        return sorted(lat), complete, clients
+            got.latencies.extend(part)
+            got.complete += done
+            got.clients += n
+            got.received += received
+            got.last_at = max(got.last_at, last_at)
+        got.latencies.sort()
+        return got
 
     def close(self) -> None:
         for proc in self.procs:
@@ -417,17 +484,29 @@ def raw_phase(name: str, nats_url: str, share: list[int], events: int, rate: flo
     workers = Workers(nats_worker, share, nats_url, subject, events, budget)
     try:
         receivers = workers.wait_ready(60)
+        began = time.time()
         asyncio.run(publish_raw(nats_url, subject, events, rate))
-        lat, complete, clients = workers.collect(budget + 30)
+        got = workers.collect(budget + 30)
     finally:
         workers.close()
-    return Phase(name, lat, events * receivers, complete, clients)
+    return phase_of(name, got, events * receivers, began)
+
+
+def phase_of(name: str, got: Received, expected: int, began: float) -> Phase:
+    span = got.last_at - began
+    return Phase(name, got.latencies, expected, got.complete, got.clients, got.received, span)
 
 
 def cpu_seconds(pid: int) -> float:
     """user + system CPU time of a process, from /proc/<pid>/stat."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def memory_phase(url: str, stream: str, pid: int, idle: int, workers: int) -> list[str]:
@@ -458,20 +537,32 @@ def memory_phase(url: str, stream: str, pid: int, idle: int, workers: int) -> li
     return lines
 
 
+def start_profile(path: str, pid: int, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy (PyPI: `pip install py-spy`) sampling the node for `seconds`, as collapsed stacks."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    cmd = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw", "-o", path]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+
+
 def fmt_load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=1000, help="SSE clients (latency)")
+    parser.add_argument("--clients", type=int, default=5000, help="SSE clients (latency)")
     parser.add_argument(
-        "--rates", default="2,5,10", help="holds (raw messages) per second, one round per rate"
+        "--rates", default="20,30", help="holds (raw messages) per second, one round per rate"
     )
-    parser.add_argument("--seconds", type=float, default=30.0, help="length of each round")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each round")
     parser.add_argument("--idle", type=int, default=5000, help="idle SSE connections (memory)")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--spaces", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="py-spy the node during the first round (collapsed stacks)",
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     limit = raise_nofile()  # the node inherits it
@@ -513,21 +604,29 @@ def main() -> None:
                 workers = Workers(sse_worker, share, stream, events, budget)
                 try:
                     clients = workers.wait_ready(300)
-                    cpu0, began = cpu_seconds(pid), time.monotonic()
+                    spy = start_profile(args.profile, pid, args.seconds) if args.profile else None
+                    args.profile = None
+                    cpu0, began = cpu_split(pid), time.time()
                     statuses = asyncio.run(
                         post_holds(url, space_ids, user_ids, events, rate, offset)
                     )
-                    lat, complete, n = workers.collect(budget + 30)
-                    took, cpu = time.monotonic() - began, cpu_seconds(pid) - cpu0
+                    got = workers.collect(budget + 30)
+                    took, cpu1 = time.time() - began, cpu_split(pid)
+                    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+                    cpu = user + system
                 finally:
                     workers.close()
+                    if spy is not None:
+                        spy.wait(60)
                 offset += events
-                cowork = Phase(f"cowork SSE, {clients} clients", lat, events * clients, complete, n)
+                name = f"cowork SSE, {clients} clients"
+                cowork = phase_of(name, got, events * clients, began)
                 lines = [
                     "",
                     f"round: {events} events at {rate:g}/s ({rate * clients:,.0f} client "
                     f"deliveries/s offered); holds {statuses}; all delivered after {took:.1f}s; "
-                    f"node CPU {cpu:.1f}s = {cpu / max(1, len(lat)) * 1e6:.0f} us per delivery "
+                    f"node CPU {cpu:.1f}s (user {user:.1f}s, system {system:.1f}s) = "
+                    f"{cpu / max(1, got.received) * 1e6:.1f} us per delivery "
                     "(holds included)",
                     *(phase.line() for phase in (raw1, rawn, cowork)),
                     *(

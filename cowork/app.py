@@ -7,9 +7,11 @@ import re
 import time
 import uuid
 from itertools import count
+from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic
 
+from cowork import logs
 from cowork.clock import Clock, SystemClock
 from cowork.config import Environment, Settings
 from cowork.http.auth import authenticate
@@ -20,7 +22,6 @@ from cowork.metrics import route_group
 from cowork.services import Services, build_services
 
 log = logging.getLogger("cowork.app")
-access_log = logging.getLogger("cowork.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _app_numbers = count(1)
 
@@ -67,12 +68,23 @@ def _configure(app: Sanic, settings: Settings) -> None:
 
 
 def _install_middleware(app: Sanic, services: Services) -> None:
+    # Per request only what must differ per request: label children, route groups and the id
+    # prefix are looked up once (docs/benchmarks.md, "Per-request overhead").
     metrics = services.metrics
+    counters: dict[tuple[str, str, int], Any] = {}
+    timers: dict[str, Any] = {}
+    groups: dict[str, str] = {}
+    id_prefix = uuid.uuid4().hex[:12]
+    serial = count(1)
 
     @app.on_request(priority=100)  # type: ignore[call-arg]
     async def request_id(request: Request) -> None:
-        incoming = request.headers.get("x-request-id", "")
-        request.ctx.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        incoming = request.headers.get("x-request-id")
+        request.ctx.request_id = (
+            incoming
+            if incoming and _REQUEST_ID.match(incoming)
+            else f"{id_prefix}{next(serial):010x}"
+        )
         request.ctx.started = time.perf_counter()
         await authenticate(request)
 
@@ -90,22 +102,28 @@ def _install_middleware(app: Sanic, services: Services) -> None:
         if started is None:
             return
         elapsed = time.perf_counter() - started
-        group = route_group(request.path)
-        metrics.requests.labels(group, request.method, str(response.status)).inc()
-        metrics.latency.labels(group).observe(elapsed)
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status,
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
-        )
+        route = request.route
+        if route is None:  # unrouted (404): any path, so nothing is remembered for it
+            group = route_group(request.path)
+        else:
+            known = groups.get(route.path)
+            group = (
+                known
+                if known is not None
+                else groups.setdefault(route.path, route_group("/" + route.path))
+            )
+        status = response.status
+        counter = counters.get((group, request.method, status))
+        if counter is None:
+            counter = counters[(group, request.method, status)] = metrics.requests.labels(
+                group, request.method, str(status)
+            )
+        counter.inc()
+        timer = timers.get(group)
+        if timer is None:
+            timer = timers[group] = metrics.latency.labels(group)
+        timer.observe(elapsed)
+        logs.access(request_id, request.method, request.path, status, elapsed)
 
 
 def _install_lifecycle(app: Sanic, services: Services) -> None:

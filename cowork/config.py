@@ -74,8 +74,10 @@ class Settings:
     metrics_token: str = ""
     heartbeat_seconds: float = 15.0
     outbox_poll_seconds: float = 1.0
-    client_queue_size: int = 256
+    client_queue_size: int = 256  # events a subscriber may buffer while its replay runs
+    client_buffer_bytes: int = 256 * 1024  # unsent bytes a live client may lag behind
     ws_max_channels: int = 32  # subscriptions one websocket may hold
+    read_cache_seconds: float = 1.0  # floor and catalogue answers reused until a change (0: off)
     # Realtime: JetStream retention (what Last-Event-ID can replay), relay, presence, notices.
     stream_max_age_seconds: float = 24 * 3600.0
     stream_max_msgs: int = -1

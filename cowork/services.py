@@ -32,6 +32,7 @@ from cowork.metrics import Metrics
 from cowork.payments.context import Payments
 from cowork.payments.refunds import RefundRetrier
 from cowork.realtime.bus import Bus
+from cowork.realtime.changes import ReadCache
 from cowork.realtime.hub import Hub
 from cowork.realtime.notices import ExpiringNotices
 from cowork.realtime.presence import Presence
@@ -62,6 +63,7 @@ class Services:
     address_throttle: AttemptThrottle  # failed logins per address, whatever the e-mail
     registration_throttle: AttemptThrottle  # registrations per address
     users: UserStates
+    reads: ReadCache  # floor and catalogue answers, good until the node hears of a change
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
     draining: bool = False
@@ -71,6 +73,7 @@ class Services:
     # -- what actions tell the node (cowork.actions.effects.Effects) ---------------------------
     def committed(self, deadline: datetime | None = None) -> None:
         """Rows were committed: publish their events now; wake the timer for a new deadline."""
+        self.reads.changed()
         self.relay.wake()
         self.timer.wake(deadline)
         self.refunds.wake()
@@ -84,6 +87,7 @@ class Services:
         self, *, space_id: int | None = None, location_id: int | None = None
     ) -> None:
         """A space or location changed: actors on every node reload (this one at once)."""
+        self.reads.changed()
         self.registry.forget(space_id=space_id, location_id=location_id)
         if self.bus.is_connected:
             target = {"space_id": space_id, "location_id": location_id}
@@ -128,6 +132,7 @@ class Services:
             return
         await ensure_stream(self.bus.js, self.settings)
         hub = Hub(self.bus, self.settings, self.metrics, self.clock)
+        hub.on_event(lambda _channel: self.reads.changed())  # another node's commit, too
         await hub.start()
         self.hub = hub
 
@@ -229,5 +234,6 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             settings.registrations_per_address_per_hour, window_seconds=3600.0
         ),
         users=UserStates(),
+        reads=ReadCache(clock, timedelta(seconds=settings.read_cache_seconds)),
     )
     return services

@@ -2,26 +2,67 @@
 
 Answers availability reads and obvious conflicts without the database; the database still
 decides every write. What "holds a slot" means is `domain.states.occupies`, nothing else.
+
+Reads are cached: each local day's open intervals (per rules object), and each window's
+encoded answer until the schedule's `version` moves, the rules are reloaded, or the clock
+passes the first instant at which the answer would change (a hold lapsing, a free interval
+ending).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from cowork.domain.errors import SlotTakenError
 from cowork.domain.schedule import open_intervals
 from cowork.domain.slots import Slot
 from cowork.domain.states import LIVE_STATUSES, BookingStatus, hold_lapsed, occupies
 from cowork.domain.timeline import Timeline, free_intervals
+from cowork.realtime.changes import etag_of
 from cowork.store.bookings import BookingRow, SpaceRules
+
+MAX_CACHED_WINDOWS = 256  # encoded answers kept per space (distinct query strings)
+MAX_CACHED_DAYS = 400
 
 
 @dataclass(frozen=True, slots=True)
 class Availability:
     busy: list[tuple[Slot, str]]
     free: list[Slot]
+    valid_until: datetime | None = None  # the answer may change from then on
+
+    def to_json(self, space_id: int, window: Slot) -> dict[str, object]:
+        return {
+            "space_id": space_id,
+            "from": window.start.isoformat(),
+            "to": window.end.isoformat(),
+            "busy": [
+                {"start": s.start.isoformat(), "end": s.end.isoformat(), "status": status}
+                for s, status in self.busy
+            ],
+            "free": [{"start": s.start.isoformat(), "end": s.end.isoformat()} for s in self.free],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedRead:
+    """A read's JSON body, its ETag, and what it was computed from."""
+
+    body: bytes
+    etag: str
+    version: int
+    rules: object
+    valid_until: datetime | None
+
+    @classmethod
+    def of(
+        cls, document: object, version: int, rules: object, valid_until: datetime | None
+    ) -> EncodedRead:
+        body = json.dumps(document, separators=(",", ":")).encode()
+        return cls(body, etag_of(body), version, rules, valid_until)
 
 
 class SpaceMemory:
@@ -29,16 +70,24 @@ class SpaceMemory:
         self.timeline = Timeline()
         self._status: dict[int, BookingStatus] = {}
         self._expires: dict[int, datetime] = {}  # held booking id → expires_at
+        self.version = 0  # moves with every change of the schedule
+        self.stale = False  # rules changed and are not reloaded yet: reads take the mailbox
+        self._reads: dict[str, EncodedRead] = {}
+        self._days: dict[date, list[Slot]] = {}
+        self._days_rules: object = None
 
     def reset(self, rows: Iterable[BookingRow], now: datetime) -> None:
         self.timeline = Timeline()
         self._status.clear()
         self._expires.clear()
+        self.stale = False
         for row in rows:
             self.remember(row, now)
+        self.version += 1
 
     def remember(self, row: BookingRow, now: datetime) -> None:
         """Take in a booking's latest state (a row no longer live or already over leaves)."""
+        self.version += 1
         self.timeline.remove(row.id)
         self._status.pop(row.id, None)
         self._expires.pop(row.id, None)
@@ -76,14 +125,49 @@ class SpaceMemory:
     def availability(self, window: Slot, rules: SpaceRules, now: datetime) -> Availability:
         """Busy slots (held at `now`) and the open, free intervals of `window` still ahead."""
         busy = self.busy(window, now)
-        days = {
-            window.start.astimezone(rules.tz).date() + timedelta(days=i)
-            for i in range((window.end - window.start).days + 2)
-        }
+        first = window.start.astimezone(rules.tz).date()
         opened = [
             iv
-            for day in sorted(days)
-            for iv in open_intervals(day, rules.tz, rules.hours, rules.closures)
+            for i in range((window.end - window.start).days + 2)
+            for iv in self._open_on(first + timedelta(days=i), rules)
         ]
-        free = free_intervals(window, [s for s, _ in busy], opened)
-        return Availability(busy, [f for f in free if f.end > now])
+        free = [f for f in free_intervals(window, [s for s, _ in busy], opened) if f.end > now]
+        return Availability(busy, free, self._valid_until(window, free, now))
+
+    def _open_on(self, day: date, rules: SpaceRules) -> list[Slot]:
+        if self._days_rules is not rules or len(self._days) > MAX_CACHED_DAYS:
+            self._days, self._days_rules = {}, rules
+        opened = self._days.get(day)
+        if opened is None:
+            opened = self._days[day] = open_intervals(day, rules.tz, rules.hours, rules.closures)
+        return opened
+
+    def _valid_until(self, window: Slot, free: list[Slot], now: datetime) -> datetime | None:
+        """The first instant after `now` when the same question could get another answer."""
+        changes = [f.end for f in free if f.end > now]
+        changes += [
+            expires
+            for booking_id, _ in self.timeline.busy(window)
+            if (expires := self._expires.get(booking_id)) is not None and expires > now
+        ]
+        return min(changes, default=None)
+
+    # -- encoded answers -------------------------------------------------------------------
+    def cached(self, key: str, rules: SpaceRules, now: datetime) -> EncodedRead | None:
+        """The encoded answer to `key` (a query string) if nothing it depends on moved."""
+        read = self._reads.get(key)
+        if read is None or read.version != self.version or read.rules is not rules:
+            return None
+        if read.valid_until is not None and now >= read.valid_until:
+            return None
+        return read
+
+    def encode(
+        self, key: str, rules: SpaceRules, answer: Availability, document: Callable[[], object]
+    ) -> EncodedRead:
+        """Encode `answer` once and keep it for the next identical question."""
+        read = EncodedRead.of(document(), self.version, rules, answer.valid_until)
+        if len(self._reads) >= MAX_CACHED_WINDOWS:
+            self._reads.clear()
+        self._reads[key] = read
+        return read

@@ -84,6 +84,7 @@ class ActorRegistry:
             if actor.space_id == space_id or (
                 location_id is not None and actor.location_id == location_id
             ):
+                actor.memory.stale = True  # reads wait for the reload (they take the mailbox)
                 actor.tell(Forget())
 
     def _on_exit(

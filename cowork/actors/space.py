@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from cowork.actions import bookings as write
 from cowork.actions.bookings import Cancelled
-from cowork.actors.base import Actor
+from cowork.actors.base import Actor, ActorState
 from cowork.actors.commands import (
     Cancel,
     CheckIn,
@@ -385,6 +385,14 @@ class SpaceActor(Actor[Command]):
     # -- reads -----------------------------------------------------------------------------
     async def _availability(self, window: Slot) -> Availability:
         return self.memory.availability(window, await self.rules(), self.clock.now())
+
+    def fresh_rules(self) -> SpaceRules | None:
+        """Rules a read may use without the mailbox: loaded, young, and not forgotten."""
+        if self.state is not ActorState.RUNNING or self.memory.stale or self._rules_at is None:
+            return None
+        if self.clock.now() - self._rules_at > RULES_MAX_AGE:
+            return None
+        return self._rules
 
     # -- helpers ---------------------------------------------------------------------------
     async def _get(self, booking_id: int) -> BookingRow:

@@ -13,13 +13,12 @@ from cowork.actions.bookings import Cancelled
 from cowork.actors.commands import (
     Cancel,
     CheckIn,
-    GetAvailability,
     MarkNoShow,
     PlaceHold,
     Requester,
     Reschedule,
 )
-from cowork.actors.memory import Availability
+from cowork.actors.reads import AvailabilityReads
 from cowork.domain.errors import BookingNotFoundError, LocationNotFoundError
 from cowork.domain.policy import CANCEL_NOTE_MAX, ChosenReason
 from cowork.domain.presence import booking_pin
@@ -27,6 +26,7 @@ from cowork.domain.problems import Problem
 from cowork.domain.slots import Slot
 from cowork.domain.states import FLOOR_LABELS, BookingStatus
 from cowork.http.auth import managed_location_ids, require_user
+from cowork.http.cached import cached_read, encoded
 from cowork.http.catalogue import FloorOut
 from cowork.http.context import services
 from cowork.http.docs import ACTOR_PROBLEMS, SLOT_PROBLEMS, Auth, Link, Out, doc, one_of
@@ -333,22 +333,14 @@ async def booking_detail(request: Request, booking_id: int) -> HTTPResponse:
     errors=(Problem.INVALID_WINDOW, Problem.INSTANT_OUT_OF_RANGE, *ACTOR_PROBLEMS),
 )
 async def availability(request: Request, space_id: int) -> HTTPResponse:
-    query = parse_query(request, WindowQuery)
-    result: Availability = await services(request).registry.ask(
-        space_id, GetAvailability(Slot(query.from_, query.to))
-    )
-    return json(
-        {
-            "space_id": space_id,
-            "from": query.from_.isoformat(),
-            "to": query.to.isoformat(),
-            "busy": [
-                {"start": s.start.isoformat(), "end": s.end.isoformat(), "status": status}
-                for s, status in result.busy
-            ],
-            "free": [{"start": s.start.isoformat(), "end": s.end.isoformat()} for s in result.free],
-        }
-    )
+    node = services(request)
+    reads = AvailabilityReads(node.registry, node.clock)
+    key = request.query_string  # an answer is kept per exact question, parsed once
+    read = reads.cached(space_id, key)
+    if read is None:
+        query = parse_query(request, WindowQuery)
+        read = await reads.read(space_id, key, Slot(query.from_, query.to))
+    return encoded(request, read.body, read.etag)
 
 
 class FloorSpace(Out):
@@ -385,6 +377,7 @@ class FloorMapOut(Out):
     response=FloorMapOut,
     auth=Auth.NONE,
 )
+@cached_read()
 async def floor(request: Request, location_id: int) -> HTTPResponse:
     at = parse_query(request, FloorQuery).at
     snapshot = await floor_snapshot(location_id, services(request).clock.now(), at)

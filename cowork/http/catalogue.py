@@ -11,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 from tortoise.models import Model
 
 from cowork.domain.problems import Problem
+from cowork.http.cached import cached_read
 from cowork.http.context import services
 from cowork.http.docs import Auth, Link, Out, doc, sometimes
 from cowork.http.parsing import Flag, PageParams, QueryInstant, page_body, paginate, parse_query
@@ -195,6 +196,7 @@ _FIRST = "$response.body#/items/0/id"
         "firstFloor": Link("bookings_floor", {"location_id": _FIRST}),
     },
 )
+@cached_read()
 async def list_locations(request: Request) -> HTTPResponse:
     query = parse_query(request, LocationSearch)
     spec = await query.space_filter(services(request).clock.now())
@@ -211,6 +213,7 @@ async def list_locations(request: Request) -> HTTPResponse:
     response=LocationDetailOut,
     auth=Auth.NONE,
 )
+@cached_read()
 async def get_location(request: Request, location_id: int) -> HTTPResponse:
     location = await store.get_location(location_id, public=True)
     closures = await store.upcoming_closures(location, now=services(request).clock.now())
@@ -231,6 +234,7 @@ async def get_location(request: Request, location_id: int) -> HTTPResponse:
         "firstSpace": Link("catalogue_get_space", {"space_id": _FIRST}),
     },
 )
+@cached_read()
 async def list_location_spaces(request: Request, location_id: int) -> HTTPResponse:
     query = parse_query(request, SpaceListQuery)
     location = await store.get_location(location_id, public=True)
@@ -253,6 +257,7 @@ async def list_location_spaces(request: Request, location_id: int) -> HTTPRespon
     response=SpaceOut,
     auth=Auth.NONE,
 )
+@cached_read(timeless=True)
 async def get_space(request: Request, space_id: int) -> HTTPResponse:
     space = await store.get_space(space_id, public=True)
     return json(store.space_item(space, currency=space.location.currency))
@@ -266,6 +271,7 @@ async def get_space(request: Request, space_id: int) -> HTTPResponse:
     response=AmenityPage,
     auth=Auth.NONE,
 )
+@cached_read(timeless=True)
 async def list_amenities(request: Request) -> HTTPResponse:
     page = parse_query(request, PageParams)
     rows, cursor = await paginate(Amenity.all(), page)

@@ -20,8 +20,9 @@ from cowork.http.context import services
 from cowork.http.docs import Auth, Out, doc
 from cowork.http.parsing import Query
 from cowork.realtime.channels import Channel, ChannelKind
-from cowork.realtime.follow import Resync, follow, parse_event_id
-from cowork.realtime.hub import Hub, SubscriberGoneError
+from cowork.realtime.delivery import TransportSink, Wire
+from cowork.realtime.follow import Resync, catch_up, parse_event_id
+from cowork.realtime.hub import Hub
 from cowork.realtime.presence import Presence
 from cowork.realtime.rights import StreamRight
 from cowork.realtime.websocket import WebsocketSession
@@ -172,7 +173,7 @@ async def websocket(request: Request, ws: WebsocketImplProtocol) -> None:
         registry=node.registry,
         fx=node,
         users=node.users,
-        abort=lambda: abort_transport(request),
+        transport=cast(asyncio.Transport, request.transport),
     )
     await session.run()
 
@@ -189,16 +190,7 @@ async def stream_principal(request: Request, token: str | None) -> Principal:
     return await current_principal(node.users, claimed)
 
 
-def end_frame(reason: str) -> str:
-    """The last event of a stream whose right ended (the client must not simply reconnect)."""
-    return f'event: end\ndata: {{"type":"end","reason":"{reason}"}}\n\n'
-
-
-def abort_transport(request: Request) -> None:
-    """Cut a client's connection now, even while a send to it is blocked."""
-    transport = cast(asyncio.Transport | None, request.transport)
-    if transport is not None:
-        transport.abort()
+HEARTBEAT = b": heartbeat\n\n"
 
 
 def resync_frame(head: int) -> str:
@@ -230,8 +222,8 @@ async def serve_sse(request: Request, channel: Channel, owner: Principal | None 
     )
     settings = services(request).settings
     response = await request.respond(content_type="text/event-stream", headers=SSE_HEADERS)
-    # A client too slow for its queue may be stuck in send(): cut the connection itself.
-    sub = hub.subscribe(channel, on_overflow=lambda: abort_transport(request))
+    transport = cast(asyncio.Transport, request.transport)
+    sub = hub.subscribe(channel, TransportSink(transport, Wire.SSE, settings.client_buffer_bytes))
     gauge = services(request).metrics.connections.labels("sse")
     gauge.inc()
     right = (
@@ -241,17 +233,12 @@ async def serve_sse(request: Request, channel: Channel, owner: Principal | None 
     )
     try:
         await response.send(f"retry: 2000\n: connected {channel.name}\n\n")
-        async for item in follow(hub, sub, after, settings.heartbeat_seconds):
-            if item is None:
-                await response.send(": heartbeat\n\n")
-            elif isinstance(item, Resync):
-                await response.send(resync_frame(item.head))
-            else:
-                await response.send(item.sse())
-    except SubscriberGoneError as gone:
-        if right is not None and right.ended == gone.reason:
-            with contextlib.suppress(Exception):
-                await response.send(end_frame(gone.reason))
+        async for item in catch_up(hub, sub, after):
+            await response.send(resync_frame(item.head) if isinstance(item, Resync) else item.frame)
+        # Live: the hub writes events itself. This task only keeps the response open and
+        # sends a heartbeat through Sanic (which also tells it the response is alive).
+        while await sub.wait_closed(settings.heartbeat_seconds) is None:
+            await response.send(HEARTBEAT)
     except (NatsError, TimeoutError) as exc:
         # NATS failed mid-replay: end the stream; the client resumes from its last id.
         log.warning("stream %s ended: %s", channel.name, exc or type(exc).__name__)
@@ -260,5 +247,6 @@ async def serve_sse(request: Request, channel: Channel, owner: Principal | None 
             right.release()
         gauge.dec()
         hub.unsubscribe(sub)
-        with contextlib.suppress(Exception):
-            await response.eof()
+        if not sub.overflowed:
+            with contextlib.suppress(Exception):
+                await response.eof()

@@ -94,25 +94,25 @@ def route_of(subject: str) -> Route:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One event ready to send: the envelope with its id, JSON-encoded once for every client."""
+    """One event ready to send: the envelope with its id, encoded once for every client."""
 
     id: int | None
     type: str
     envelope: dict[str, Any]
     json: str = field(repr=False)
+    frame: bytes = field(repr=False)  # the SSE frame, the same on every channel
 
     @classmethod
     def from_envelope(cls, seq: int | None, envelope: dict[str, Any]) -> Delivery:
         full = {"id": seq, **envelope} if seq is not None else dict(envelope)
-        return cls(seq, str(full.get("type", "")), full, json.dumps(full, separators=(",", ":")))
+        kind = str(full.get("type", ""))
+        text = json.dumps(full, separators=(",", ":"))
+        head = f"id: {seq}\n" if seq is not None else ""
+        return cls(seq, kind, full, text, f"{head}event: {kind}\ndata: {text}\n\n".encode())
 
     @classmethod
     def from_message(cls, seq: int, data: bytes) -> Delivery:
         return cls.from_envelope(seq, json.loads(data))
-
-    def sse(self) -> str:
-        head = f"id: {self.id}\n" if self.id is not None else ""
-        return f"{head}event: {self.type}\ndata: {self.json}\n\n"
 
 
 def local_event(

@@ -1,8 +1,8 @@
 """The resume rule shared by SSE and websocket: live first, replay, then the live buffer.
 
-The subscriber is registered before the replay starts, so every event newer than the replay
-is already in its queue; draining that queue skips ids the replay (or a resync) covered. No
-gap, no duplicate.
+The subscriber is registered (buffering) before the replay starts, so every event newer than
+the replay is already buffered; going live writes that buffer, skipping ids the replay (or a
+resync) covered, and from then on the hub writes to the client directly. No gap, no duplicate.
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ class Resync:
     head: int
 
 
-Item = Delivery | Resync | None  # None: nothing for a heartbeat interval
+Item = Delivery | Resync
 
 
-async def follow(
-    hub: Hub, sub: Subscriber, after: int | None, heartbeat: float
-) -> AsyncIterator[Item]:
-    """Yield the channel's events after `after` (None: live only); ends when sub is closed.
+async def catch_up(hub: Hub, sub: Subscriber, after: int | None) -> AsyncIterator[Item]:
+    """Yield what the client missed after `after` (None: nothing), then make `sub` live.
 
-    Raises SubscriberGoneError when the subscriber overflowed or the node stops.
+    The caller sends each item before asking for the next; once this ends, the hub writes the
+    channel's events to the client itself. Stops early when the subscriber is closed.
     """
     floor = 0
     if after is not None:
@@ -41,17 +40,16 @@ async def follow(
             floor = after
             try:
                 async for delivery in hub.replay(sub.channel, after):
+                    if sub.closed:
+                        return
                     assert delivery.id is not None
                     floor = delivery.id
                     yield delivery
             except ReplayTooLongError:
                 floor = start.head
                 yield Resync(start.head)
-    while True:
-        item = await sub.next(heartbeat)
-        if item is not None and item.id is not None and item.id <= floor:
-            continue
-        yield item
+    if not sub.closed:
+        sub.go_live(floor)
 
 
 def parse_event_id(raw: str | None) -> int | None:

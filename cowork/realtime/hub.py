@@ -1,8 +1,10 @@
 """The per-node hub: one JetStream consumer per node fanned out to local clients.
 
-Every client subscription is a Subscriber with a bounded queue. The hub never waits for a
-client: an event that does not fit marks the subscriber overflowed and disconnects it (it comes
-back with Last-Event-ID), so no client slows another. Replay reads the retained stream.
+Events due for fan-out together (one loop turn, or a short adaptive linger) are grouped by
+channel into a `Burst` and written, encoded once, to every live subscriber's transport
+(cowork.realtime.delivery). The hub never waits for a client: one whose transport holds too
+many unsent bytes is cut off and comes back with Last-Event-ID, so no client slows another.
+Replay reads the retained stream.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,76 +26,18 @@ from cowork.config import Settings
 from cowork.metrics import Metrics
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import Channel, Delivery, route_of
+from cowork.realtime.delivery import Burst, Sink, Subscriber
 from cowork.realtime.stream import STREAM, SUBJECTS
 from cowork.tasks import stop_task
+
+__all__ = ["Hub", "ReplayStart", "ReplayTooLongError", "Subscriber"]
 
 log = logging.getLogger("cowork.realtime.hub")
 
 REPLAY_READ_TIMEOUT = 5.0
 MAX_RESUBSCRIBE_BACKOFF = 5.0
-
-
-class SubscriberGoneError(Exception):
-    """The subscriber was closed: overflowed (resume with Last-Event-ID) or node stopping."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-_CLOSED = object()
-
-
-class Subscriber:
-    """One client's view of one channel: a bounded queue the hub fills and the client drains."""
-
-    def __init__(
-        self, channel: Channel, maxsize: int, on_overflow: Callable[[], None] | None
-    ) -> None:
-        self.channel = channel
-        self.maxsize = maxsize
-        self.overflowed = False
-        self.closed_reason: str | None = None
-        self._on_overflow = on_overflow
-        # The bound is enforced in offer(); the spare slot is for the close marker.
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-
-    @property
-    def closed(self) -> bool:
-        return self.closed_reason is not None
-
-    def offer(self, delivery: Delivery) -> None:
-        if self.closed:
-            return
-        if self._queue.qsize() >= self.maxsize:
-            self.overflowed = True
-            self.close("overflow")
-            if self._on_overflow is not None:
-                self._on_overflow()
-            return
-        self._queue.put_nowait(delivery)
-
-    def close(self, reason: str) -> None:
-        if self.closed_reason is None:
-            self.closed_reason = reason
-            self._queue.put_nowait(_CLOSED)
-
-    async def next(self, timeout: float) -> Delivery | None:
-        """The next event; None after `timeout` idle seconds (time for a heartbeat)."""
-        if self.overflowed:
-            raise SubscriberGoneError("overflow")
-        try:
-            item = self._queue.get_nowait()  # a busy stream skips the heartbeat timer entirely
-        except asyncio.QueueEmpty:
-            try:
-                async with asyncio.timeout(timeout):
-                    item = await self._queue.get()
-            except TimeoutError:
-                return None
-        if item is _CLOSED:
-            raise SubscriberGoneError(self.closed_reason or "closed")
-        assert isinstance(item, Delivery)
-        return item
+MIN_LINGER = 0.001  # a fan-out cheaper than this flushes at the end of the loop turn
+MAX_LINGER = 0.025
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +56,10 @@ class Hub:
         self._metrics = metrics
         self._subscribers: dict[Channel, set[Subscriber]] = {}
         self._listeners: list[Callable[[Channel, int], None]] = []
+        self._event_listeners: list[Callable[[Channel], None]] = []
+        self._batch: dict[Channel, list[Delivery]] = {}
+        self._flush_handle: asyncio.Handle | None = None
+        self._linger = 0.0  # how long the next fan-out waits for company (see _flush)
         self._nats_sub: Subscription | None = None
         self._restart_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -119,23 +68,24 @@ class Hub:
 
     # -- local subscribers ------------------------------------------------------------------
 
-    def subscribe(
-        self, channel: Channel, on_overflow: Callable[[], None] | None = None
-    ) -> Subscriber:
-        sub = Subscriber(channel, self._settings.client_queue_size, on_overflow)
+    def subscribe(self, channel: Channel, sink: Sink) -> Subscriber:
+        """A new subscriber, buffering until `go_live` (after its replay)."""
+        sub = Subscriber(channel, sink, self._settings.client_queue_size, self._forget)
         subs = self._subscribers.setdefault(channel, set())
         subs.add(sub)
         self._changed(channel, len(subs))
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        sub.close("unsubscribed")
+
+    def _forget(self, sub: Subscriber) -> None:
         subs = self._subscribers.get(sub.channel)
         if subs is None or sub not in subs:
             return
         subs.discard(sub)
         if not subs:
             del self._subscribers[sub.channel]
-        sub.close("unsubscribed")
         self._changed(sub.channel, len(subs))
 
     def count(self, channel: Channel) -> int:
@@ -145,17 +95,53 @@ class Hub:
         """listener(channel, local subscriber count) after every subscribe/unsubscribe."""
         self._listeners.append(listener)
 
+    def on_event(self, listener: Callable[[Channel], None]) -> None:
+        """listener(channel) for every stored event the node receives (read caches use it)."""
+        self._event_listeners.append(listener)
+
     def _changed(self, channel: Channel, n: int) -> None:
         for listener in self._listeners:
             listener(channel, n)
 
     def deliver(self, channel: Channel, delivery: Delivery) -> None:
-        for sub in list(self._subscribers.get(channel, ())):
-            sub.offer(delivery)
-            if sub.overflowed:
-                self.unsubscribe(sub)
+        """Send `delivery` to the channel's subscribers at the end of this loop turn."""
+        if channel not in self._subscribers:
+            return
+        pending = self._batch.get(channel)
+        if pending is None:
+            self._batch[channel] = [delivery]
+        else:
+            pending.append(delivery)
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            if self._linger < MIN_LINGER:
+                self._flush_handle = loop.call_soon(self._flush)
+            else:
+                self._flush_handle = loop.call_later(self._linger, self._flush)
+
+    def _flush(self) -> None:
+        """One burst per channel, encoded once, one write per subscriber.
+
+        A fan-out that took long (thousands of subscribers) makes the next one wait as long
+        (at most MAX_LINGER) so that the rest of the node (the relay feeding us, requests) runs
+        in between and the events arriving meanwhile share one write per subscriber; a cheap
+        one flushes at the end of the loop turn.
+        """
+        self._flush_handle = None
+        began = time.perf_counter()
+        batch, self._batch = self._batch, {}
+        for channel, deliveries in batch.items():
+            subs = self._subscribers.get(channel)
+            if subs:
+                burst = Burst(channel, deliveries)
+                for sub in tuple(subs):
+                    sub.offer(burst)
+        self._linger = min(MAX_LINGER, time.perf_counter() - began)
 
     def close_all(self, reason: str = "shutdown") -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
         for subs in list(self._subscribers.values()):
             for sub in list(subs):
                 sub.close(reason)
@@ -227,6 +213,8 @@ class Hub:
         self.delivered += 1
         self._observe_lag(delivery)
         for channel in route_of(msg.subject).channels():
+            for listener in self._event_listeners:
+                listener(channel)
             self.deliver(channel, delivery)
 
     def _observe_lag(self, delivery: Delivery) -> None:

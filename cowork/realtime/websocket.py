@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from nats.errors import Error as NatsError
@@ -29,9 +28,10 @@ from cowork.config import Settings
 from cowork.domain.errors import DomainError
 from cowork.metrics import Metrics
 from cowork.realtime.channels import Channel, ChannelError, ChannelKind
-from cowork.realtime.follow import Resync, follow
-from cowork.realtime.hub import Hub, Subscriber, SubscriberGoneError
-from cowork.realtime.rights import REVOKED, TOKEN_EXPIRED, StreamRight
+from cowork.realtime.delivery import Transport, TransportSink, Wire, ws_event
+from cowork.realtime.follow import Resync, catch_up
+from cowork.realtime.hub import Hub, Subscriber
+from cowork.realtime.rights import StreamRight
 from cowork.store import kiosks
 from cowork.store.models import Location, Space
 
@@ -61,7 +61,7 @@ class WebsocketSession:
         registry: ActorRegistry,
         fx: Effects,
         users: UserStates,
-        abort: Callable[[], None],
+        transport: Transport,
     ) -> None:
         self._fx = fx
         self._users = users
@@ -71,7 +71,7 @@ class WebsocketSession:
         self.settings = settings
         self._metrics = metrics
         self._registry = registry
-        self._abort_connection = abort
+        self._transport = transport  # the hub writes event frames straight to it
         self.principal: Principal | None = None
         self.kiosk_id: int | None = None
         self.kiosk_location_id: int | None = None
@@ -187,7 +187,8 @@ class WebsocketSession:
             return
         raw_after = msg.get("last_event_id")
         after = raw_after if isinstance(raw_after, int) and raw_after >= 0 else None
-        sub = self.hub.subscribe(channel, on_overflow=self._abort)
+        sink = TransportSink(self._transport, Wire.WS, self.settings.client_buffer_bytes)
+        sub = self.hub.subscribe(channel, sink)
         await self.send(_with_ref({"type": "subscribed", "channel": channel.name}, ref))
         task = asyncio.create_task(self._forward(sub, after), name=f"ws-forward:{channel.name}")
         self._subs[channel.name] = (sub, task)
@@ -206,30 +207,23 @@ class WebsocketSession:
         await self.send(_with_ref({"type": "unsubscribed", "channel": name}, ref))
 
     async def _forward(self, sub: Subscriber, after: int | None) -> None:
-        prefix = f'{{"type":"event","channel":{json.dumps(sub.channel.name)},"event":'
+        """Send what the channel missed, then let the hub write its events; wait for the end."""
+        name = sub.channel.name
         try:
-            async for item in follow(self.hub, sub, after, self.settings.heartbeat_seconds):
-                if item is None:
-                    continue
+            async for item in catch_up(self.hub, sub, after):
                 if isinstance(item, Resync):
-                    await self.send(
-                        {"type": "resync", "channel": sub.channel.name, "id": item.head}
-                    )
+                    await self.send({"type": "resync", "channel": name, "id": item.head})
                 else:
-                    await self.send(prefix + item.json + "}")
-        except SubscriberGoneError as exc:
-            if exc.reason in (TOKEN_EXPIRED, REVOKED):
-                ended = {"type": "ended", "channel": sub.channel.name, "reason": exc.reason}
-                with contextlib.suppress(Exception):
-                    await self.send(ended)
-            elif exc.reason == "shutdown":
+                    await self.send(ws_event(sub.channel, item).decode())
+            reason = await sub.wait_closed()
+            if reason == "shutdown":
                 with contextlib.suppress(Exception):
                     await self.ws.close(CLOSE_GOING_AWAY, "server shutting down")
         except ConnectionClosed:
             pass
         except (NatsError, TimeoutError) as exc:
             # NATS failed mid-replay: drop the socket; the client resumes from its last id.
-            log.warning("ws %s ended: %s", sub.channel.name, exc or type(exc).__name__)
+            log.warning("ws %s ended: %s", name, exc or type(exc).__name__)
             with contextlib.suppress(Exception):
                 await self.ws.close(CLOSE_TRY_AGAIN, "events unavailable, resume later")
 
@@ -270,9 +264,6 @@ class WebsocketSession:
         for sub, _ in self._subs.values():
             if sub.channel.is_personal:
                 sub.close(reason)
-
-    def _abort(self) -> None:
-        self._abort_connection()
 
 
 def _pin(msg: dict[str, Any]) -> str | None:

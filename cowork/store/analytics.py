@@ -7,6 +7,7 @@ UTC bounds, so SQL never guesses a time zone and DST is handled once, in one pla
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +22,10 @@ from cowork.domain.timezones import load_zone
 from cowork.store.db import db
 from cowork.store.occupancy import current_sql
 
-# What counts where (docs/analytics.md defines each figure).
-PAID = "('succeeded', 'partially_refunded', 'refunded')"
-REFUNDED = "('queued', 'pending', 'requires_action', 'succeeded')"
+# What counts where (docs/analytics.md defines each figure). Counts and money are kept in
+# rollups by the database (migrations/models/9_*: the same definitions, in its triggers).
 OCCUPYING = "('confirmed', 'checked_in', 'completed')"
-NOT_A_BOOKING = "('held', 'expired')"
+BOOKED_PARTS = 2  # concurrent queries for occupancy (the cores PostgreSQL may use)
 
 
 def _json(value: Any) -> Any:
@@ -121,19 +121,22 @@ _SCOPE = (
 
 
 async def booking_figures(periods: Sequence[tuple[int, Slot]]) -> dict[int, dict[str, Any]]:
-    """Per location: counts by outcome and mean lead time of bookings starting in its period."""
+    """Per location: counts by outcome and mean lead time of bookings starting in its period.
+
+    Read from `location_hours` (kept by triggers, migration 9): periods are whole local days,
+    so a location's period is exactly its local hours from `lo` to `hi`.
+    """
     rows = await _report(
         f"WITH {_SCOPE} SELECT s.location_id,"
-        f" count(*) FILTER (WHERE b.status NOT IN {NOT_A_BOOKING}) AS bookings,"
-        " count(*) FILTER (WHERE b.status = 'cancelled') AS cancelled,"
-        " count(*) FILTER (WHERE b.status = 'no_show') AS no_shows,"
-        " count(*) FILTER (WHERE b.status IN ('checked_in', 'completed', 'no_show'))"
-        "   AS started,"
-        " count(*) FILTER (WHERE b.status = 'expired') AS expired_holds,"
-        " avg(date_part('epoch', b.starts_at - b.created_at))"
-        f"   FILTER (WHERE b.status NOT IN {NOT_A_BOOKING}) AS lead_seconds"
-        " FROM scope s LEFT JOIN bookings b ON b.location_id = s.location_id"
-        "  AND b.starts_at >= s.lo AND b.starts_at < s.hi"
+        " coalesce(sum(h.bookings), 0) AS bookings,"
+        " coalesce(sum(h.cancelled), 0) AS cancelled,"
+        " coalesce(sum(h.no_shows), 0) AS no_shows,"
+        " coalesce(sum(h.started), 0) AS started,"
+        " coalesce(sum(h.expired_holds), 0) AS expired_holds,"
+        " sum(h.lead_seconds) / nullif(sum(h.bookings), 0) AS lead_seconds"
+        " FROM scope s JOIN locations l ON l.id = s.location_id"
+        " LEFT JOIN location_hours h ON h.location_id = s.location_id"
+        "  AND h.hour >= (s.lo AT TIME ZONE l.timezone) AND h.hour < (s.hi AT TIME ZONE l.timezone)"
         " GROUP BY s.location_id",
         _bounds(periods),
     )
@@ -141,6 +144,22 @@ async def booking_figures(periods: Sequence[tuple[int, Slot]]) -> dict[int, dict
 
 
 async def booked_seconds(open_time: Sequence[tuple[int, Slot]]) -> dict[tuple[int, str], float]:
+    """(location, space type) → seconds of occupying bookings of active spaces inside open time.
+
+    The locations are split in BOOKED_PARTS groups queried at once on their own connections,
+    so a long period's probes run on several cores.
+    """
+    ids = sorted({i for i, _ in open_time})
+    parts = [set(ids[k::BOOKED_PARTS]) for k in range(BOOKED_PARTS)]
+    results = await asyncio.gather(
+        *(_booked_seconds([(i, s) for i, s in open_time if i in part]) for part in parts if part)
+    )
+    return {key: value for result in results for key, value in result.items()}
+
+
+async def _booked_seconds(
+    open_time: Sequence[tuple[int, Slot]],
+) -> dict[tuple[int, str], float]:
     """(location, space type) → seconds of occupying bookings of active spaces inside open time.
 
     Each booking is clipped to each open interval it overlaps; a location's open intervals
@@ -168,28 +187,22 @@ async def booked_seconds(open_time: Sequence[tuple[int, Slot]]) -> dict[tuple[in
 
 
 async def money(periods: Sequence[tuple[int, Slot]]) -> dict[int, tuple[int, int]]:
-    """Per location: (paid, refunded) cents whose money moved within its period (cash basis)."""
+    """Per location: (paid, refunded) cents whose money moved within its period (cash basis).
+
+    Read from `location_money_days` (kept by triggers on payments and refunds, migration 9);
+    periods are whole local days.
+    """
     if not periods:
         return {}
     rows = await _report(
-        f"WITH {_SCOPE}, moved AS ("
-        "  SELECT b.location_id, p.created_at AS at, p.amount_cents AS paid, 0 AS refunded"
-        "  FROM payments p JOIN bookings b ON b.id = p.booking_id"
-        "   AND b.location_id = ANY($1::int[])"
-        f"  WHERE p.status IN {PAID} AND p.created_at >= $4 AND p.created_at < $5"
-        "  UNION ALL"
-        "  SELECT b.location_id, r.created_at, 0, r.amount_cents"
-        "  FROM refunds r JOIN payments p ON p.id = r.payment_id"
-        "  JOIN bookings b ON b.id = p.booking_id AND b.location_id = ANY($1::int[])"
-        f"  WHERE r.status IN {REFUNDED} AND r.created_at >= $4 AND r.created_at < $5)"
-        " SELECT s.location_id, coalesce(sum(m.paid), 0) AS paid,"
-        " coalesce(sum(m.refunded), 0) AS refunded"
-        " FROM scope s LEFT JOIN moved m ON m.location_id = s.location_id"
-        "  AND m.at >= s.lo AND m.at < s.hi GROUP BY s.location_id",
-        # The overall span and the locations as plain parameters, so the planner sees how many
-        # rows each side selects and starts from the smaller (payments by date, or bookings of
-        # a few locations).
-        [*_bounds(periods), min(p.start for _, p in periods), max(p.end for _, p in periods)],
+        f"WITH {_SCOPE} SELECT s.location_id, coalesce(sum(m.paid_cents), 0) AS paid,"
+        " coalesce(sum(m.refunded_cents), 0) AS refunded"
+        " FROM scope s JOIN locations l ON l.id = s.location_id"
+        " LEFT JOIN location_money_days m ON m.location_id = s.location_id"
+        "  AND m.day >= (s.lo AT TIME ZONE l.timezone)::date"
+        "  AND m.day < (s.hi AT TIME ZONE l.timezone)::date"
+        " GROUP BY s.location_id",
+        _bounds(periods),
     )
     return {int(r["location_id"]): (int(r["paid"]), int(r["refunded"])) for r in rows}
 
@@ -199,17 +212,16 @@ async def hourly_starts(
 ) -> list[dict[str, Any]]:
     """Bookings by the local hour of their start (a local timestamp truncated to the hour).
 
-    One pass serves both the daily series and the weekday-by-hour heatmap.
+    One pass over `location_hours` serves both the daily series and the weekday-by-hour heatmap.
     """
     return await _report(
-        "SELECT date_trunc('hour', b.starts_at AT TIME ZONE s.tz) AS hour, count(*) AS bookings,"
-        " count(*) FILTER (WHERE b.status = 'cancelled') AS cancelled,"
-        " count(*) FILTER (WHERE b.status = 'no_show') AS no_shows"
+        "SELECT h.hour, sum(h.bookings) AS bookings, sum(h.cancelled) AS cancelled,"
+        " sum(h.no_shows) AS no_shows"
         " FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[], $4::text[])"
         "  AS s(location_id, lo, hi, tz)"
-        " JOIN bookings b ON b.location_id = s.location_id"
-        f"  AND b.starts_at >= s.lo AND b.starts_at < s.hi AND b.status NOT IN {NOT_A_BOOKING}"
-        " GROUP BY 1",
+        " JOIN location_hours h ON h.location_id = s.location_id"
+        "  AND h.hour >= (s.lo AT TIME ZONE s.tz) AND h.hour < (s.hi AT TIME ZONE s.tz)"
+        " GROUP BY 1 HAVING sum(h.bookings) > 0",
         [*_bounds(periods), list(zones)],
     )
 

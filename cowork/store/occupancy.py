@@ -27,7 +27,10 @@ def current_sql(
     judged live at `known` (default `at`: a future instant shown as known now passes `now`)."""
     return (
         f"SELECT {columns} FROM bookings b WHERE b.space_id = {space}.id"
-        f" AND b.starts_at <= {at} AND b.ends_at > {at} AND {occupies_sql('b', known or at)}"
+        # Spelled as range containment so that the exclusion constraint's GiST index (space,
+        # span, live statuses) answers it in one probe; starts <= at < ends, as before.
+        f" AND tstzrange(b.starts_at, b.ends_at, '[)') @> {at}::timestamptz"
+        f" AND {occupies_sql('b', known or at)}"
         " ORDER BY b.starts_at LIMIT 1"
     )
 

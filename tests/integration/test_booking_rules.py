@@ -123,12 +123,17 @@ async def test_bad_slots_are_422(clocked, body, code):
 
 
 class QueryCounter(logging.Handler):
+    # The timer's own startup look-up of the next deadline may land in the counted window on
+    # a slow host (it runs beside the requests): it is not a read of availability.
+    TIMER = "SELECT min(deadline_at) AS at FROM bookings"
+
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
+        if not record.getMessage().startswith(self.TIMER):
+            self.count += 1
 
 
 async def test_availability_of_a_warm_space_runs_no_query(settings):

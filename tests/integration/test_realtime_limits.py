@@ -23,7 +23,11 @@ QUEUE = 8
 @pytest.fixture
 def settings(database_url, infra):
     return settings_for(
-        database_url, infra.nats_url, heartbeat_seconds=0.1, client_queue_size=QUEUE
+        database_url,
+        infra.nats_url,
+        heartbeat_seconds=0.1,
+        client_queue_size=QUEUE,
+        client_buffer_bytes=16 * 1024,  # public events are small: cut a stalled client sooner
     )
 
 

@@ -127,6 +127,8 @@ NOT_IN_THE_ENVIRONMENT = {
     "idempotency_lease_seconds",
     "timer_max_sleep_seconds",
     "ws_max_channels",
+    "client_buffer_bytes",
+    "read_cache_seconds",
 }
 
 
