@@ -40,7 +40,8 @@ from cowork.clock import SystemClock
 from cowork.config import Environment, NotifySettings, Settings
 from cowork.devstack import free_port
 from cowork.metrics import Metrics
-from cowork.notify.outbound import OutboundGuard, OutboundPolicy, guarded_session
+from cowork.notify.guarded_http import guarded_session
+from cowork.notify.outbound import OutboundGuard, OutboundPolicy
 from cowork.notify.vapid import b64url, generate_private_key, load_vapid
 from cowork.notify.worker import DeliveryWorker, consumer_config
 from cowork.realtime.bus import Bus

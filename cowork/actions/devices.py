@@ -19,8 +19,8 @@ from cowork.config import Settings
 from cowork.domain.errors import InvalidInputError, NotFoundError
 from cowork.domain.notifications import Kind, Preferences, QuietHours, normalize_locale
 from cowork.domain.problems import Problem
+from cowork.notify.access import channel_enabled, push_guard
 from cowork.notify.outbound import OutboundRefusedError
-from cowork.notify.providers import push_guard
 from cowork.store import notify as store
 from cowork.store.notify import DeviceRow, NewDevice
 
@@ -39,13 +39,6 @@ class PushChannelOffError(InvalidInputError):
 
 class DeviceNotFoundError(NotFoundError):
     problem = Problem.DEVICE_NOT_FOUND
-
-
-def channel_enabled(settings: Settings, kind: str) -> bool:
-    n = settings.notify
-    return {"webpush": n.webpush_enabled, "fcm": n.fcm_enabled, "apns": n.apns_enabled}.get(
-        kind, False
-    )
 
 
 async def register_device(

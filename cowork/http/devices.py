@@ -16,7 +16,7 @@ from cowork.http.auth import require_user
 from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.notify.providers import vapid_public_key
+from cowork.notify.access import vapid_public_key
 from cowork.store import notify as store
 from cowork.store.notify import NewDevice
 from cowork.store.notify_models import PushDevice

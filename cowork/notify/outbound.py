@@ -3,8 +3,8 @@
 A Web Push endpoint (later an outgoing webhook URL) is chosen by a client, so a server that
 POSTs to it could be aimed at itself or its network (SSRF). In production only `https` to
 public addresses is allowed, checked on the addresses the name resolves to (every one of them)
-and again at connect time (aiohttp resolver + per-request hook), so DNS rebinding and redirects
-cannot slip past. Optionally the host must be on an allow-list. Dev and test allow loopback
+and again at connect time (`cowork.notify.guarded_http`), so DNS rebinding and redirects cannot
+slip past. Optionally the host must be on an allow-list. Dev and test allow loopback
 so that tests can run a local push service.
 """
 
@@ -15,12 +15,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any
-from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
+from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -172,58 +167,3 @@ def _literal(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-
-
-class GuardedResolver(AbstractResolver):
-    """aiohttp resolver that connects only to addresses the guard accepts."""
-
-    def __init__(self, guard: OutboundGuard) -> None:
-        self._guard = guard
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        addresses = await self._guard.resolve(host, port)
-        return [
-            ResolveResult(
-                hostname=host,
-                host=str(ip),
-                port=port,
-                family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for ip in addresses
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
-def guarded_session(guard: OutboundGuard, *, limit: int, timeout: float) -> aiohttp.ClientSession:
-    """An aiohttp session whose every request (redirects too) passes the guard.
-
-    aiohttp skips the resolver for literal IPs, so the URL of each request is also checked when
-    it starts, and the target of each redirect before it is followed.
-    """
-
-    async def on_start(_: aiohttp.ClientSession, __: SimpleNamespace, params: Any) -> None:
-        guard.check_url(str(params.url))
-
-    async def on_redirect(_: aiohttp.ClientSession, __: SimpleNamespace, params: Any) -> None:
-        location = params.response.headers.get("Location", "")
-        try:
-            guard.check_url(urljoin(str(params.url), location))
-        except OutboundRefusedError:
-            params.response.close()
-            raise
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_start)
-    trace.on_request_redirect.append(on_redirect)
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(guard), limit=limit)
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=timeout),
-        trace_configs=[trace],
-    )

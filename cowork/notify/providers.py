@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from cowork.clock import Clock
 from cowork.config import ConfigError, Settings
+from cowork.notify.access import push_guard
 from cowork.notify.apns import ApnsSender
 from cowork.notify.channels import PushSender
 from cowork.notify.fcm import FcmConfigError, FcmSender, ServiceAccount
 from cowork.notify.mailer import Mailer
-from cowork.notify.outbound import OutboundGuard, OutboundPolicy
-from cowork.notify.vapid import VapidKeyError, load_vapid, public_key_b64
+from cowork.notify.vapid import VapidKeyError, load_vapid
 from cowork.notify.webpush import WebPushSender
-
-
-def push_guard(settings: Settings) -> OutboundGuard:
-    """Where Web Push requests may go: public https only in production."""
-    return OutboundGuard(OutboundPolicy.for_env(settings.is_production, settings.notify.push_hosts))
-
-
-def vapid_public_key(settings: Settings) -> str | None:
-    """The browsers' `applicationServerKey`, or None when Web Push is off."""
-    if not settings.notify.webpush_enabled:
-        return None
-    return public_key_b64(load_vapid(settings.notify.vapid_private_key))
 
 
 def build_senders(settings: Settings, clock: Clock) -> list[PushSender]:

@@ -11,7 +11,8 @@ from pywebpush import WebPushException, webpush_async
 from cowork.clock import Clock
 from cowork.domain.delivery import Outcome
 from cowork.notify.channels import SendResult, http_result
-from cowork.notify.outbound import OutboundGuard, OutboundRefusedError, guarded_session
+from cowork.notify.guarded_http import guarded_session
+from cowork.notify.outbound import OutboundGuard, OutboundRefusedError
 from cowork.notify.render import PushMessage
 from cowork.store.notify import DeviceRow
 

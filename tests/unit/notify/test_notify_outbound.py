@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from cowork.notify.guarded_http import guarded_session
 from cowork.notify.outbound import (
     OutboundGuard,
     OutboundPolicy,
     OutboundRefusedError,
     address_class,
-    guarded_session,
 )
 
 PRODUCTION = OutboundGuard(OutboundPolicy.for_env(production=True))
