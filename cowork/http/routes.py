@@ -18,6 +18,7 @@ MODULES = (
     "streams",
     "kiosks",
     "notifications",
+    "devices",
     "analytics",
     "admin",
     "web",
