@@ -14,7 +14,7 @@ from cowork.domain.notifications import Kind, Preferences
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Auth, doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
 from cowork.notify.access import vapid_public_key
 from cowork.store import notify as store
@@ -160,7 +160,7 @@ async def list_devices(request: Request) -> HTTPResponse:
 
 
 @bp.delete("/api/v1/me/devices/<device_id:int>")
-@doc("Stop pushing to one of my devices", tag=TAG, status=204, errors=(404,))
+@doc("Stop pushing to one of my devices", tag=TAG, status=204, errors=(Problem.DEVICE_NOT_FOUND,))
 async def remove(request: Request, device_id: int) -> HTTPResponse:
     principal = require_user(request)
     await actions.remove_device(services(request), principal.user_id, device_id)
@@ -195,7 +195,13 @@ async def put_preferences(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/push/vapid-public-key")
-@doc("The VAPID key browsers subscribe with", tag=TAG, response=VapidKey, auth=False, errors=(404,))
+@doc(
+    "The VAPID key browsers subscribe with",
+    tag=TAG,
+    response=VapidKey,
+    auth=Auth.NONE,
+    errors=(Problem.WEBPUSH_NOT_CONFIGURED,),
+)
 async def vapid_key(request: Request) -> HTTPResponse:
     key = vapid_public_key(services(request).settings)
     if key is None:
