@@ -62,6 +62,12 @@ class BookingRulesOut(BaseModel):
     max_minutes: int
     max_days_ahead: int
     check_in_early_minutes: int
+    check_in_needs_presence: bool
+    approval_hours: int = Field(description="Managers decide a request within this long")
+    waitlist_offer_minutes: int = Field(description="How long a waitlist offer holds the slot")
+    max_hours_per_week: int | None = Field(description="Per member, local Monday-Sunday")
+    max_concurrent_holds: int | None = Field(description="Per member: unpaid or unapproved")
+    max_bookings_ahead: int | None = Field(description="Per member: upcoming live bookings")
 
 
 class LocationOut(BaseModel):
@@ -102,7 +108,10 @@ class SpaceOut(BaseModel):
     width: int
     height: int
     active: bool
-    free: bool | None = Field(None, description="No live booking in [from, to); with from/to")
+    buffer_before_minutes: int = Field(description="Turnaround kept free before each booking")
+    buffer_after_minutes: int = Field(description="Turnaround kept free after each booking")
+    requires_approval: bool = Field(description="Requests wait for a manager's approval")
+    free: bool | None = Field(None, description="Bookable for all of [from, to); with from/to")
 
 
 class LocationPage(BaseModel):

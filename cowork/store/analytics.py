@@ -25,7 +25,8 @@ from cowork.store.occupancy import current_sql
 PAID = "('succeeded', 'partially_refunded', 'refunded')"
 REFUNDED = "('queued', 'pending', 'requires_action', 'succeeded')"
 OCCUPYING = "('confirmed', 'checked_in', 'completed')"
-NOT_A_BOOKING = "('held', 'expired')"
+# Unpaid holds and requests nobody approved (pending or declined) are not bookings yet.
+NOT_A_BOOKING = "('held', 'expired', 'pending_approval', 'declined')"
 
 
 def _json(value: Any) -> Any:
