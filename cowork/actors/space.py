@@ -331,17 +331,24 @@ class SpaceActor(
         except SlotConflict:
             await self._load()  # another node won; memory was stale
             raise SlotTakenError("another booking holds this slot") from None
-        now = self.clock.now()
-        for row in self._side_effects:
-            self.memory.remember(row, now)
-            self._after_commit(row.deadline_at)
         changed = result.booking if isinstance(result, Cancelled) else result
-        if isinstance(changed, BookingRow):
-            self.memory.remember(changed, now)
-            self._after_commit(changed.deadline_at)
-        else:
+        rows = [*self._side_effects, *([changed] if isinstance(changed, BookingRow) else [])]
+        await self._remember(rows)
+        for row in rows:
+            self._after_commit(row.deadline_at)
+        if not rows:
             self._after_commit(None)
         return result
+
+    async def _remember(self, rows: list[BookingRow]) -> None:
+        """Take in what a commit changed: freed slots first, then the ones taken (an offer
+        takes what a cancel freed; a new hold what a lapsed one left)."""
+        now = self.clock.now()
+        try:
+            for row in sorted(rows, key=lambda r: r.status in LIVE_STATUSES):
+                self.memory.remember(row, now)
+        except SlotTakenError:  # committed already: memory was stale, never the database
+            await self._load()
 
     def _changed(self, rows: list[BookingRow]) -> None:
         """Rows a write changed on the side (lapsed holds it expired), remembered on commit."""

@@ -172,7 +172,13 @@ def _not_booked(plan: Plan) -> DomainError:
     return Problem.SERIES_NOT_BOOKED.error(
         "No occurrence was booked.",
         occurrences=[
-            {"start": s.start.isoformat(), "end": s.end.isoformat(), "outcome": o} for s, o in plan
+            {
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                # nothing was booked: an occurrence that could have been is only `available`
+                "outcome": "available" if o == write.BOOKED else o,
+            }
+            for s, o in plan
         ],
     )
 
