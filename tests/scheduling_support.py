@@ -1,6 +1,7 @@
 """Scheduling test support: a node on a hand-driven clock, an HTTP client, slot helpers.
 
-Import the fixture in a test module with `from tests.scheduling_support import clocked  # noqa`.
+Use in a test module with `from tests.scheduling_support import *  # noqa: F403` (the
+fixture) and import the helpers by name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from cowork.clock import ManualClock
 from cowork.config import Settings
 from cowork.services import Services
 from tests.conftest import RunningServer, start_server, stop_server
+
+__all__ = ["T0", "Clocked", "at", "clocked", "problem", "slot"]
 
 # Monday 2030-01-07 06:00 UTC (07:00 in Rome): far from any DST change.
 T0 = datetime(2030, 1, 7, 6, tzinfo=UTC)

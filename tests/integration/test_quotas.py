@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import auth, make_location, make_space, make_user
-from tests.scheduling_support import Clocked, at, clocked, problem, slot  # noqa: F401
+from tests.scheduling_support import *  # noqa: F403
+from tests.scheduling_support import Clocked, at, problem, slot
 
 
 async def place(w: Clocked, space, who, start, minutes: int = 60):

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from tests.factories import auth, make_location, make_space, make_user
-from tests.scheduling_support import Clocked, clocked, problem, slot  # noqa: F401
+from tests.scheduling_support import *  # noqa: F403
+from tests.scheduling_support import Clocked, problem, slot
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import auth, make_location, make_space, make_user
-from tests.scheduling_support import Clocked, at, clocked, problem, slot  # noqa: F401
+from tests.scheduling_support import *  # noqa: F403
+from tests.scheduling_support import Clocked, at, problem, slot
 
 NINE = at(2, 9)
 
