@@ -199,12 +199,13 @@ class SpaceActor(
         # Quotas count the member's other bookings under a lock: that needs a transaction.
         atomic = not stale and not rules.limits.quotas.any
         try:
-            return await self._commit(self._placing(row, cmd, rules, now, stale), atomic=atomic)
+            placing = self._placing(row, cmd, rules, now, stale)
+            return await self._commit(placing, atomic=atomic, frees=stale)
         except SlotTakenError:
             # Another node's hold, lapsed but not yet expired by any timer: expire it and retry.
             if stale or not self.memory.lapsed_in(guard, now):
                 raise
-            return await self._commit(self._placing(row, cmd, rules, now, True))
+            return await self._commit(self._placing(row, cmd, rules, now, True), frees=True)
 
     def _placing(
         self, row: BookingRow, cmd: PlaceHold, rules: SpaceRules, now: datetime, stale: bool
@@ -325,8 +326,10 @@ class SpaceActor(
                 result = await run(db())
             else:
                 async with in_transaction() as conn:
+                    if frees:  # the space's offer turn first, before any member's quota lock
+                        await self._take_offer_turn(conn)
                     result = await run(conn)
-                    if frees or self._side_effects:
+                    if frees:
                         await self._offer_freed(conn)
         except SlotConflict:
             await self._load()  # another node won; memory was stale

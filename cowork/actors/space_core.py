@@ -94,6 +94,14 @@ class SpaceCore(Actor[Command]):
         """The one transition path: a conditional update with its events and answer."""
 
     @abstractmethod
+    async def _take_offer_turn(self, conn: BaseDBAsyncClient) -> None:
+        """Lock the space's waitlist for this transaction (before any quota lock)."""
+
+    @abstractmethod
+    async def _offer_freed(self, conn: BaseDBAsyncClient) -> None:
+        """Offer what this transaction freed to the space's waiting members."""
+
+    @abstractmethod
     async def _load(self) -> None:
         """Reload rules and schedule from the database (memory was stale)."""
 

@@ -116,6 +116,11 @@ class WaitlistCommands(SpaceCore):
         return taken
 
     # -- the offer pass (inside the freeing write's transaction) ---------------------------
+    async def _take_offer_turn(self, conn: BaseDBAsyncClient) -> None:
+        """The space's waitlist lock, taken first in a freeing write: every transaction takes
+        it before any member's quota lock, so the two never wait on each other in a cycle."""
+        await entries.lock_space(conn, self.space_id)
+
     async def _offer_freed(self, conn: BaseDBAsyncClient) -> None:
         rules = await self.rules()
         now = self.clock.now()
