@@ -7,6 +7,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.actors.commands import Approve, Decline
 from cowork.domain.policy import CANCEL_NOTE_MAX
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_manager_of, require_role
 from cowork.http.bookings import BookingPage, requester_for
 from cowork.http.context import services
@@ -21,12 +22,17 @@ from cowork.http.parsing import (
     page_body,
     parse_body,
     parse_query,
+    stored_id,
 )
 from cowork.store import catalogue
 from cowork.store.bookings import BookingJson, BookingRow, pending_approvals
 
 bp = Blueprint("approvals", url_prefix="/api/v1/manage")
 TAG = "manage"
+
+
+def _booking_id(value: int) -> int:
+    return stored_id(value, Problem.BOOKING_NOT_FOUND)
 
 
 class DeclineBody(Body):
@@ -65,7 +71,7 @@ async def pending(request: Request, location_id: int) -> HTTPResponse:
 async def approve(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
     require_role(request, *STAFF)
     requester = await requester_for(request)
-    command = Approve(requester, booking_id, request.ctx.idempotency_id)
+    command = Approve(requester, _booking_id(booking_id), request.ctx.idempotency_id)
     row: BookingRow = await services(request).registry.ask(space_id, command)
     return json(row.to_json())
 
@@ -83,6 +89,6 @@ async def decline(request: Request, space_id: int, booking_id: int) -> HTTPRespo
     require_role(request, *STAFF)
     requester = await requester_for(request)
     body = parse_body(request, DeclineBody) if request.body else DeclineBody(note=None)
-    command = Decline(requester, booking_id, body.note, request.ctx.idempotency_id)
+    command = Decline(requester, _booking_id(booking_id), body.note, request.ctx.idempotency_id)
     row: BookingRow = await services(request).registry.ask(space_id, command)
     return json(row.to_json())

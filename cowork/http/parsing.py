@@ -68,6 +68,14 @@ def parse_query(request: Request, model: type[B]) -> B:
 
 
 MAX_ID = 2**31 - 1  # ids are int4 except bookings and events, which stay far below it
+MAX_BIGINT = 2**63 - 1  # bookings, waitlist entries, series
+
+
+def stored_id(value: int, problem: Problem) -> int:
+    """A path id that a bigint column can hold; a larger one names nothing (`problem`)."""
+    if not 0 < value <= MAX_BIGINT:
+        raise problem.error(f"No such resource {value}.")
+    return value
 
 
 def encode_cursor(last_id: int) -> str:

@@ -78,6 +78,8 @@ def as_problem(exc: BaseException) -> DomainError | None:
         return Problem.NODE_UNAVAILABLE.error()
     if isinstance(exc, ActorCrashedError) and _unreachable(exc.cause):
         return Problem.DATABASE_UNAVAILABLE.error()
+    if isinstance(exc, ActorCrashedError) and _out_of_range(exc.cause):
+        return Problem.INVALID_PARAMETER.error()  # a value the database cannot hold
     if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
         problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
         return problem.error(str(exc) or None, headers=dict(exc.headers or {}))

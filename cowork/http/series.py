@@ -11,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.actors.commands import CancelSeries, PlaceSeries
 from cowork.domain.policy import CANCEL_NOTE_MAX, ChosenReason
+from cowork.domain.problems import Problem
 from cowork.domain.recurrence import MAX_DURATION_MINUTES, Recurrence, SeriesMode, SeriesScope
 from cowork.http.bookings import requester_for
 from cowork.http.context import services
@@ -24,6 +25,7 @@ from cowork.http.parsing import (
     page_body,
     parse_body,
     parse_query,
+    stored_id,
 )
 from cowork.store import series as store
 from cowork.store.bookings import BookingJson
@@ -134,7 +136,7 @@ async def cancel(request: Request, space_id: int, series_id: int) -> HTTPRespons
     body = parse_body(request, SeriesCancelBody)
     command = CancelSeries(
         requester,
-        series_id,
+        stored_id(series_id, Problem.SERIES_NOT_FOUND),
         body.scope,
         body.booking_id,
         body.reason,
@@ -153,6 +155,7 @@ async def cancel(request: Request, space_id: int, series_id: int) -> HTTPRespons
 )
 async def detail(request: Request, series_id: int) -> HTTPResponse:
     requester = await requester_for(request)
+    series_id = stored_id(series_id, Problem.SERIES_NOT_FOUND)
     return json(await store.visible_detail(series_id, requester.may_act_on))
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.actors.commands import AcceptOffer, JoinWaitlist, LeaveWaitlist
+from cowork.domain.problems import Problem
 from cowork.domain.waitlist import EntryStatus
 from cowork.http.auth import require_user
 from cowork.http.bookings import SlotBody, requester_for
@@ -21,6 +22,7 @@ from cowork.http.parsing import (
     page_body,
     parse_body,
     parse_query,
+    stored_id,
 )
 from cowork.store import waitlist as store
 from cowork.store.bookings import BookingJson, BookingRow
@@ -75,6 +77,7 @@ async def join(request: Request, space_id: int) -> HTTPResponse:
 )
 async def leave(request: Request, space_id: int, entry_id: int) -> HTTPResponse:
     requester = await requester_for(request)
+    entry_id = stored_id(entry_id, Problem.WAITLIST_ENTRY_NOT_FOUND)
     await services(request).registry.ask(space_id, LeaveWaitlist(requester, entry_id))
     return empty()
 
@@ -89,6 +92,7 @@ async def leave(request: Request, space_id: int, entry_id: int) -> HTTPResponse:
 @idempotent
 async def accept(request: Request, space_id: int, entry_id: int) -> HTTPResponse:
     requester = await requester_for(request)
+    entry_id = stored_id(entry_id, Problem.WAITLIST_ENTRY_NOT_FOUND)
     command = AcceptOffer(requester, entry_id, request.ctx.idempotency_id)
     row: BookingRow = await services(request).registry.ask(space_id, command)
     return json(row.to_json())

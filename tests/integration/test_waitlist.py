@@ -263,3 +263,33 @@ async def test_my_waitlist_pages_newest_first(world):
     # an entry whose slot began while waiting has lapsed
     w.clock.set(at(2, 9))
     assert [e["status"] for e in await mine(w, w.members[0])] == ["waiting", "waiting", "lapsed"]
+
+
+async def test_ids_no_column_can_hold_are_not_found_and_crash_no_actor(world):
+    """Fault: an id beyond bigint reaches the space's actor, whose query fails: a 500 and a
+    restarted actor for whatever a client typed."""
+    w = world
+    big = 2**64
+    manager = auth(w.settings, await make_user("manager", managed=(w.loc,)))
+    cases = [
+        ("DELETE", f"/api/v1/spaces/{w.space.id}/waitlist/{big}", w.members[0], None),
+        ("POST", f"/api/v1/spaces/{w.space.id}/waitlist/{big}/accept", w.members[0], None),
+        ("GET", f"/api/v1/series/{big}", w.members[0], None),
+        (
+            "POST",
+            f"/api/v1/spaces/{w.space.id}/series/{big}/cancel",
+            w.members[0],
+            {"scope": "all"},
+        ),
+        ("POST", f"/api/v1/manage/spaces/{w.space.id}/bookings/{big}/approve", manager, None),
+        ("POST", f"/api/v1/manage/spaces/{w.space.id}/bookings/{big}/decline", manager, None),
+    ]
+    for method, path, who, body in cases:
+        r = await w.http.request(method, path, headers=who, json=body)
+        assert r.status_code == 404, (path, r.text)
+    assert w.services.registry.crashes == 0
+    # a verb that does reach the actor with such an id is still the client's 4xx, never a 500
+    r = await w.http.post(
+        f"/api/v1/spaces/{w.space.id}/bookings/{big}/cancel", headers=w.members[0]
+    )
+    problem(r, 400, "invalid_parameter")
