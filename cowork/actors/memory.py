@@ -40,11 +40,13 @@ class SpaceMemory:
             self.remember(row, now)
 
     def remember(self, row: BookingRow, now: datetime) -> None:
-        """Take in a booking's latest state (a row no longer live or already over leaves)."""
+        """Take in a booking's latest state (a row no longer live, or whose turnaround is
+        over too, leaves)."""
         self.timeline.remove(row.id)
         self._rows.pop(row.id, None)
-        if row.status in LIVE_STATUSES and row.ends_at > now:
-            self.timeline.add(row.id, guarded(row.slot, row.buffers))
+        guard = guarded(row.slot, row.buffers)
+        if row.status in LIVE_STATUSES and guard.end > now:
+            self.timeline.add(row.id, guard)
             self._rows[row.id] = row
 
     def _occupies(self, booking_id: int, now: datetime) -> bool:

@@ -187,7 +187,9 @@ class SpaceActor(
             price_cents=price,
             currency=rules.currency,
             expires_at=expires_at,
-            deadline_at=self._deadline(status, slot.start, slot.end, expires_at),
+            deadline_at=self._deadline(
+                status, slot.start, slot.end, expires_at, rules.buffers.after
+            ),
             checked_in_at=None,
             cancel_reason=None,
             created_at=now,
@@ -269,6 +271,7 @@ class SpaceActor(
             ends_at=row.ends_at,
             expires_at=row.expires_at,
             no_show_grace=self.timing.no_show_grace,
+            turnaround=row.buffers.after,
         )
         if deadline is None or deadline.at > self.clock.now():
             async with in_transaction() as conn:  # claimed early, or nothing is due any more
@@ -292,7 +295,7 @@ class SpaceActor(
     ) -> Any:
         status = transition(row.status, action)
         expires_at = changes.get("expires_at", row.expires_at)
-        deadline = self._deadline(status, row.starts_at, row.ends_at, expires_at)
+        deadline = self._deadline(status, row.starts_at, row.ends_at, expires_at, row.buffers.after)
 
         async def run(conn: BaseDBAsyncClient) -> BookingRow | None:
             updated = await write.change_status(
@@ -369,10 +372,20 @@ class SpaceActor(
         return row
 
     def _deadline(
-        self, status: BookingStatus, starts: datetime, ends: datetime, expires: datetime | None
+        self,
+        status: BookingStatus,
+        starts: datetime,
+        ends: datetime,
+        expires: datetime | None,
+        after: timedelta = timedelta(0),
     ) -> datetime | None:
         grace = self.timing.no_show_grace
         due = next_deadline(
-            status, starts_at=starts, ends_at=ends, expires_at=expires, no_show_grace=grace
+            status,
+            starts_at=starts,
+            ends_at=ends,
+            expires_at=expires,
+            no_show_grace=grace,
+            turnaround=after,
         )
         return due.at if due else None

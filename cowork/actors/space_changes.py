@@ -60,7 +60,9 @@ class ChangeCommands(SpaceCore):
             )
         if row.status is BookingStatus.CONFIRMED and row.price_cents > 0:
             price = row.price_cents  # what was paid stays the price; no partial refunds here
-        deadline = self._deadline(row.status, slot.start, slot.end, row.expires_at)
+        deadline = self._deadline(
+            row.status, slot.start, slot.end, row.expires_at, rules.buffers.after
+        )
 
         wanted = replace(row, starts_at=slot.start, ends_at=slot.end)
 

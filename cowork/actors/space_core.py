@@ -61,9 +61,14 @@ class SpaceCore(Actor[Command]):
 
     @abstractmethod
     def _deadline(
-        self, status: BookingStatus, starts: datetime, ends: datetime, expires: datetime | None
+        self,
+        status: BookingStatus,
+        starts: datetime,
+        ends: datetime,
+        expires: datetime | None,
+        after: timedelta = timedelta(0),
     ) -> datetime | None:
-        """The instant the timer must act on a booking in `status`."""
+        """The instant the timer must act on a booking in `status` (`after`: its buffer)."""
 
     @abstractmethod
     def _changed(self, rows: list[BookingRow]) -> None:
@@ -151,7 +156,9 @@ class SpaceCore(Actor[Command]):
             price_cents=price,
             currency=rules.currency,
             expires_at=expires_at,
-            deadline_at=self._deadline(status, slot.start, slot.end, expires_at),
+            deadline_at=self._deadline(
+                status, slot.start, slot.end, expires_at, rules.buffers.after
+            ),
             checked_in_at=None,
             cancel_reason=None,
             created_at=now,

@@ -167,8 +167,13 @@ def next_deadline(
     ends_at: datetime,
     expires_at: datetime | None,
     no_show_grace: timedelta,
+    turnaround: timedelta = timedelta(0),
 ) -> Deadline | None:
-    """The timed action a booking in `status` waits for; None when nothing is due."""
+    """The timed action a booking in `status` waits for; None when nothing is due.
+
+    A used booking completes when its `turnaround` (the buffer after it) is over, not at its
+    end: until then it stays live, so the constraint keeps the room free for cleaning.
+    """
     if status is BookingStatus.HELD:
         if expires_at is None:
             raise InvalidInputError("a held booking needs expires_at", field="expires_at")
@@ -177,9 +182,9 @@ def next_deadline(
         no_show_at = starts_at + no_show_grace
         if no_show_at < ends_at:
             return Deadline(DeadlineKind.NO_SHOW, no_show_at, BookingAction.MARK_NO_SHOW)
-        return Deadline(DeadlineKind.COMPLETION, ends_at, BookingAction.COMPLETE)
+        return Deadline(DeadlineKind.COMPLETION, ends_at + turnaround, BookingAction.COMPLETE)
     if status is BookingStatus.CHECKED_IN:
-        return Deadline(DeadlineKind.COMPLETION, ends_at, BookingAction.COMPLETE)
+        return Deadline(DeadlineKind.COMPLETION, ends_at + turnaround, BookingAction.COMPLETE)
     if status is BookingStatus.PENDING_APPROVAL:
         if expires_at is None:
             raise InvalidInputError("a pending request needs expires_at", field="expires_at")

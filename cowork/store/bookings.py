@@ -23,7 +23,7 @@ from cowork.domain.timezones import load_zone
 from cowork.store.db import db
 from cowork.store.events import BookingFacts, add_booking_event
 from cowork.store.idempotency import add_response
-from cowork.store.occupancy import current_sql, next_sql, turnaround_sql
+from cowork.store.occupancy import current_sql, guard_sql, next_sql, turnaround_sql
 from cowork.store.sql import Script
 
 COLUMNS = (
@@ -190,9 +190,10 @@ def _json(value: Any) -> Any:
 
 
 async def live_bookings(space_id: int, ending_after: datetime) -> list[BookingRow]:
+    """The space's live bookings whose guarded range (turnaround included) is not over."""
     rows = await db().execute_query_dict(
-        f"SELECT {COLUMNS} FROM bookings WHERE space_id = $1 AND status = ANY($2::text[]) "
-        "AND ends_at > $3 ORDER BY starts_at",
+        f"SELECT {COLUMNS} FROM bookings b WHERE space_id = $1 AND status = ANY($2::text[]) "
+        f"AND upper({guard_sql('b')}) > $3 ORDER BY starts_at",
         [space_id, list(LIVE), ending_after],
     )
     return [BookingRow.from_record(r) for r in rows]

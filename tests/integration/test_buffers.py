@@ -167,3 +167,37 @@ async def test_bad_buffers_are_422(clocked, value):
         f"/api/v1/manage/spaces/{space.id}", json={"buffer_before_minutes": value}, headers=manager
     )
     problem(r, 422, "validation_failed")
+
+
+async def test_a_used_booking_keeps_its_turnaround_until_it_is_over(clocked, db):
+    """Fault: the booking completes at its end, its buffer after stops being guarded, and the
+    room is booked while it is being cleaned."""
+    w = clocked
+    loc = await make_location(booking_rules={"check_in_early_minutes": 60})
+    space = await make_space(loc, buffer_after_minutes=30)
+    member = auth(w.settings, await make_user())
+    start = w.clock.now() + timedelta(hours=1)
+    booking = (await book(w, space.id, member, start)).json()
+    r = await w.http.post(
+        f"/api/v1/spaces/{space.id}/bookings/{booking['id']}/check-in", headers=member
+    )
+    assert (r.status_code, r.json()["status"]) == (200, "checked_in"), r.text
+    w.clock.set(start + timedelta(hours=1))  # its end
+    await w.sweep()
+    assert await db.fetchval("SELECT status FROM bookings WHERE id = $1", booking["id"]) == (
+        "checked_in"
+    )
+    other = auth(w.settings, await make_user())
+    problem(
+        await book(w, space.id, other, start + timedelta(hours=1, minutes=15)), 409, "slot_taken"
+    )
+    floor = (await w.http.get(f"/api/v1/locations/{loc.id}/floor")).json()
+    assert [s["status"] for s in floor["spaces"] if s["id"] == space.id] == ["turnaround"]
+    w.clock.set(start + timedelta(hours=1, minutes=30))
+    await w.sweep()
+    assert await db.fetchval("SELECT status FROM bookings WHERE id = $1", booking["id"]) == (
+        "completed"
+    )
+    assert (
+        await book(w, space.id, other, start + timedelta(hours=1, minutes=30))
+    ).status_code == 201

@@ -136,6 +136,24 @@ def test_checked_in_waits_for_completion() -> None:
     assert _deadline(S.CHECKED_IN) == Deadline(DeadlineKind.COMPLETION, END, A.COMPLETE)
 
 
+@pytest.mark.parametrize("status", [S.CHECKED_IN, S.CONFIRMED])
+def test_a_used_booking_completes_after_its_turnaround(status: BookingStatus) -> None:
+    """Fault: the booking completes at its end and its buffer after stops guarding the room
+    while it is still being cleaned."""
+    after = timedelta(minutes=30)
+    short_end = START + GRACE  # a confirmed booking shorter than its grace completes too
+    end = END if status is S.CHECKED_IN else short_end
+    got = next_deadline(
+        status,
+        starts_at=START,
+        ends_at=end,
+        expires_at=None,
+        no_show_grace=GRACE,
+        turnaround=after,
+    )
+    assert got == Deadline(DeadlineKind.COMPLETION, end + after, A.COMPLETE)
+
+
 def test_pending_request_waits_for_its_approval_deadline() -> None:
     """Fault: a request nobody decides on holds its slot for ever."""
     assert _deadline(S.PENDING_APPROVAL) == Deadline(DeadlineKind.APPROVAL, EXPIRES, A.DECLINE)
