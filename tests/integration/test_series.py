@@ -185,6 +185,14 @@ async def test_who_may_see_and_cancel_a_series(clocked):
         headers=member,
     )
     problem(r, 404, "series_not_found")
+    removed_user = await make_user("manager", managed=(loc,))
+    removed = auth(w.settings, removed_user)
+    assert (await w.http.get(f"/api/v1/series/{made['id']}", headers=removed)).status_code == 200
+    await removed_user.managed_locations.clear()
+    problem(
+        await w.http.get(f"/api/v1/series/{made['id']}", headers=removed), 404, "series_not_found"
+    )
+    problem(await w.http.post(url, json={"scope": "all"}, headers=removed), 404, "series_not_found")
     manager = auth(w.settings, await make_user("manager", managed=(loc,)))
     assert (await w.http.get(f"/api/v1/series/{made['id']}", headers=manager)).status_code == 200
     r = await w.http.post(url, json={"scope": "all"}, headers=manager)

@@ -245,6 +245,14 @@ async def test_nobody_else_may_touch_an_entry(world):
     problem(await w.http.get("/api/v1/me/waitlist"), 401, "unauthorized")
     problem(await w.http.post(f"{url}/accept", headers=w.members[0]), 409, "offer_not_open")
     assert (await mine(w, w.members[0]))[0]["status"] == "waiting"
+    # staff of another location, and a manager whose location was taken away, see nothing
+    stranger = auth(w.settings, await make_user("manager", managed=(await make_location(),)))
+    problem(await w.http.delete(url, headers=stranger), 404, "waitlist_entry_not_found")
+    removed_user = await make_user("manager", managed=(w.loc,))
+    removed = auth(w.settings, removed_user)
+    await removed_user.managed_locations.clear()
+    problem(await w.http.delete(url, headers=removed), 404, "waitlist_entry_not_found")
+    assert (await mine(w, w.members[0]))[0]["status"] == "waiting"
 
 
 async def test_my_waitlist_pages_newest_first(world):
