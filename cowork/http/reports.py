@@ -83,6 +83,7 @@ class SpaceCounts(BaseModel):
     held: int
     booked: int
     occupied: int
+    pending: int = Field(description="Held by a request awaiting approval")
 
 
 class Arrival(BaseModel):
