@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from cowork.domain.buffers import NO_BUFFERS, Buffers
 from cowork.domain.slots import Slot
 from cowork.domain.states import EVENT_OF, BookingStatus
 from cowork.payments.owed import owe_cancellation_refund
@@ -29,9 +30,12 @@ class Cancelled:
     refund_cents: int  # owed (written with the cancellation, sent by the refund retrier)
 
 
-async def place(conn: BaseDBAsyncClient, row: BookingRow, idem: int | None) -> BookingRow:
-    """A new hold (or a free booking): row, events and the 201 answer in one statement."""
-    return await store.insert_booking(conn, row, EVENT_OF[row.status], idem)
+async def place(
+    conn: BaseDBAsyncClient, row: BookingRow, idem: int | None, **event: Any
+) -> BookingRow:
+    """A new hold (or a free booking, or a request for approval): row, events and the 201
+    answer in one statement. `event`: see `store.events.add_booking_event`."""
+    return await store.insert_booking(conn, row, EVENT_OF[row.status], idem, **event)
 
 
 async def expire_lapsed(conn: BaseDBAsyncClient, space_id: int, now: datetime) -> list[BookingRow]:
@@ -55,14 +59,20 @@ async def change_status(
     deadline: datetime | None,
     idem: int | None = None,
     event: dict[str, Any] | None = None,
+    event_type: str | None = None,
+    personal: bool = True,
     **changes: Any,
 ) -> BookingRow | None:
-    """Move `row` to `status` if it is still as read; its event and answer go with it."""
+    """Move `row` to `status` if it is still as read; its event (by default the one the new
+    status is entered with) and answer go with it. `personal=False`: the member hears of it
+    another way (once for a whole series)."""
     updated = await store.update_booking(
         conn, row.id, [row.status], status=status, deadline_at=deadline, **changes
     )
     if updated is not None:
-        await emit_booking_event(conn, EVENT_OF[status], updated.facts(), **(event or {}))
+        kind = event_type or EVENT_OF[status]
+        extra = event or {}
+        await emit_booking_event(conn, kind, updated.facts(), personal=personal, **extra)
         await store_response(conn, idem, 200, updated.to_json())
     return updated
 
@@ -75,6 +85,7 @@ async def cancel(
     percent: int,
     idem: int | None,
     note: str | None = None,
+    personal: bool = True,
 ) -> Cancelled | None:
     """Cancel, and owe the refund the policy gives in the same transaction."""
     refund = await owe_cancellation_refund(conn, row.id, percent)
@@ -89,6 +100,7 @@ async def cancel(
         event=event,
         cancel_reason=reason,
         cancel_note=note,
+        personal=personal,
     )
     return None if cancelled is None else Cancelled(cancelled, percent, owed)
 
@@ -101,8 +113,10 @@ async def move(
     price_cents: int,
     deadline: datetime | None,
     idem: int | None,
+    buffers: Buffers = NO_BUFFERS,
 ) -> BookingRow | None:
-    """Reschedule within the space: the old slot is released only if the new one is won."""
+    """Reschedule within the space: the old slot is released only if the new one is won.
+    The booking takes the space's buffers of now, like a new one."""
     moved = await store.update_booking(
         conn,
         row.id,
@@ -111,6 +125,8 @@ async def move(
         ends_at=slot.end,
         price_cents=price_cents,
         deadline_at=deadline,
+        buffer_before_minutes=buffers.before_minutes,
+        buffer_after_minutes=buffers.after_minutes,
     )
     if moved is not None:
         await emit_booking_event(

@@ -13,6 +13,7 @@ from cowork.actions.effects import Effects
 from cowork.domain.errors import InvalidInputError, InvalidPolicyError
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
 from cowork.domain.pricing import Money
+from cowork.domain.quotas import Limit
 from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
 from cowork.domain.timezones import load_zone
 from cowork.store import audit, models
@@ -53,6 +54,8 @@ def location_values(given: Mapping[str, Any], current_rules: dict[str, int]) -> 
         values["cancellation_policy"] = _policy(given["cancellation_policy"])
     if given.get("booking_rules") is not None:
         wanted = {k: v for k, v in given["booking_rules"].items() if v is not None}
+        # A per-member limit of 0 is no limit (null in the body means "leave unchanged").
+        wanted.update({q.value: None for q in Limit if wanted.get(q.value) == 0})
         values["booking_rules"] = asdict(BookingLimits(**{**current_rules, **wanted}))
     return values
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cowork.domain.recurrence import Recurrence, SeriesMode, SeriesScope
 from cowork.domain.slots import Slot
 
 
@@ -103,6 +104,72 @@ class Forget:
     """Drop cached rules and schedule (the space or its location changed)."""
 
 
+# -- scheduling: approvals, waitlist, series (cowork.actors.space_approvals, …) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """A manager approves a request: held until paid, or booked when the space is free."""
+
+    requester: Requester
+    booking_id: int
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    requester: Requester
+    booking_id: int
+    note: str | None = None  # told to the member, never public
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWaitlist:
+    requester: Requester
+    start: datetime
+    end: datetime
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveWaitlist:
+    """Leave the queue; an open offer is declined (its hold cancelled, passed to the next)."""
+
+    requester: Requester
+    entry_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOffer:
+    """Take a free offered slot (a paid one is taken by paying its held booking)."""
+
+    requester: Requester
+    entry_id: int
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSeries:
+    requester: Requester
+    recurrence: Recurrence
+    mode: SeriesMode
+    idempotency_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSeries:
+    """Cancel one occurrence, this one and the following, or all (those not yet begun)."""
+
+    requester: Requester
+    series_id: int
+    scope: SeriesScope
+    booking_id: int | None = None  # the occurrence `one` and `following` start from
+    reason: str | None = None
+    note: str | None = None
+    idempotency_id: int | None = None
+
+
 Command = (
     PlaceHold
     | Confirm
@@ -114,4 +181,11 @@ Command = (
     | DeadlineDue
     | GetAvailability
     | Forget
+    | Approve
+    | Decline
+    | JoinWaitlist
+    | LeaveWaitlist
+    | AcceptOffer
+    | PlaceSeries
+    | CancelSeries
 )

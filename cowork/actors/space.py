@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,44 +18,61 @@ from tortoise.transactions import in_transaction
 
 from cowork.actions import bookings as write
 from cowork.actions.bookings import Cancelled
-from cowork.actors.base import Actor, ActorState
+from cowork.actions.quotas import ensure_within
+from cowork.actors.base import ActorState
 from cowork.actors.commands import (
+    AcceptOffer,
+    Approve,
     Cancel,
+    CancelSeries,
     CheckIn,
     Command,
     Confirm,
     DeadlineDue,
+    Decline,
     Forget,
     GetAvailability,
+    JoinWaitlist,
+    LeaveWaitlist,
     MarkNoShow,
     PlaceHold,
+    PlaceSeries,
     Release,
-    Requester,
     Reschedule,
 )
 from cowork.actors.memory import Availability, SpaceMemory
+from cowork.actors.space_approvals import ApprovalCommands
+from cowork.actors.space_changes import ChangeCommands
+from cowork.actors.space_core import SpaceCore, SpaceTiming
+from cowork.actors.space_series import SeriesCommands
+from cowork.actors.space_visits import VisitCommands
+from cowork.actors.space_waitlist import WaitlistCommands
 from cowork.clock import Clock
-from cowork.domain.checkin import ensure_check_in_allowed, ensure_no_show_allowed
+from cowork.domain.buffers import guarded
 from cowork.domain.errors import (
     BookingChangedError,
     BookingNotFoundError,
-    ForbiddenError,
     PaymentMismatchError,
-    RescheduleCostsMoreError,
     SlotTakenError,
     SpaceInactiveError,
     SpaceNotFoundError,
 )
-from cowork.domain.policy import SystemReason, cancel_reason, cancellation_percent
-from cowork.domain.presence import ensure_booking_pin, ensure_location_code
+from cowork.domain.policy import SystemReason
 from cowork.domain.pricing import price_cents
 from cowork.domain.schedule import validate_slot
 from cowork.domain.slots import Slot
-from cowork.domain.states import BookingAction, BookingStatus, next_deadline, transition
+from cowork.domain.states import (
+    LIVE_STATUSES,
+    BookingAction,
+    BookingStatus,
+    next_deadline,
+    transition,
+)
 from cowork.store import bookings as store
 from cowork.store.bookings import BookingRow, SlotConflict, SpaceRules
 from cowork.store.db import db
 
+__all__ = ["SpaceActor", "SpaceTiming"]
 log = logging.getLogger("cowork.actors.space")
 T = TypeVar("T")
 
@@ -64,14 +80,14 @@ RULES_MAX_AGE = timedelta(seconds=30)
 ID_BLOCK = 32
 
 
-@dataclass(frozen=True, slots=True)
-class SpaceTiming:
-    hold_ttl: timedelta
-    no_show_grace: timedelta
-    presence_key: bytes = b""  # signs kiosk presence codes and booking PINs (domain.presence)
-
-
-class SpaceActor(Actor[Command]):
+class SpaceActor(
+    ApprovalCommands,
+    WaitlistCommands,
+    SeriesCommands,
+    ChangeCommands,
+    VisitCommands,
+    SpaceCore,
+):
     def __init__(
         self,
         space_id: int,
@@ -143,6 +159,12 @@ class SpaceActor(Actor[Command]):
             case Forget():
                 await self._load()
                 return None
+            case Approve() | Decline():
+                return await self._decide(message)
+            case JoinWaitlist() | LeaveWaitlist() | AcceptOffer():
+                return await self._waitlist(message)
+            case PlaceSeries() | CancelSeries():
+                return await self._series(message)
         raise TypeError(f"unknown message {message!r}")
 
     # -- writes ----------------------------------------------------------------------------
@@ -153,8 +175,7 @@ class SpaceActor(Actor[Command]):
         now = self.clock.now()
         slot = Slot(cmd.start, cmd.end)
         price = self._judge(slot, rules, now)
-        status = BookingStatus.HELD if price > 0 else BookingStatus.CONFIRMED
-        expires_at = now + self.timing.hold_ttl if status is BookingStatus.HELD else None
+        status, expires_at = self._initial_state(price, rules, slot, now)
         assert cmd.requester.user_id is not None
         row = BookingRow(
             id=await self._next_id(),
@@ -167,26 +188,35 @@ class SpaceActor(Actor[Command]):
             price_cents=price,
             currency=rules.currency,
             expires_at=expires_at,
-            deadline_at=self._deadline(status, slot.start, slot.end, expires_at),
+            deadline_at=self._deadline(
+                status, slot.start, slot.end, expires_at, rules.buffers.after
+            ),
             checked_in_at=None,
             cancel_reason=None,
             created_at=now,
+            buffer_before_minutes=rules.buffers.before_minutes,
+            buffer_after_minutes=rules.buffers.after_minutes,
         )
-        stale = self.memory.lapsed_in(slot, now)
+        guard = guarded(slot, rules.buffers)
+        stale = self.memory.lapsed_in(guard, now)
+        # Quotas count the member's other bookings under a lock: that needs a transaction.
+        atomic = not stale and not rules.limits.quotas.any
         try:
-            return await self._commit(self._placing(row, cmd, now, stale), atomic=not stale)
+            placing = self._placing(row, cmd, rules, now, stale)
+            return await self._commit(placing, atomic=atomic, frees=stale)
         except SlotTakenError:
             # Another node's hold, lapsed but not yet expired by any timer: expire it and retry.
-            if stale or not self.memory.lapsed_in(slot, now):
+            if stale or not self.memory.lapsed_in(guard, now):
                 raise
-            return await self._commit(self._placing(row, cmd, now, True))
+            return await self._commit(self._placing(row, cmd, rules, now, True), frees=True)
 
     def _placing(
-        self, row: BookingRow, cmd: PlaceHold, now: datetime, stale: bool
+        self, row: BookingRow, cmd: PlaceHold, rules: SpaceRules, now: datetime, stale: bool
     ) -> Callable[[BaseDBAsyncClient], Awaitable[BookingRow]]:
         async def run(conn: BaseDBAsyncClient) -> BookingRow:
             if stale:  # rare: a lapsed hold the timer has not reached yet stands in the way
                 self._changed(await write.expire_lapsed(conn, self.space_id, now))
+            await ensure_within(conn, rules.limits.quotas, rules.tz, row, now)
             return await write.place(conn, row, cmd.idempotency_id)
 
         return run
@@ -208,7 +238,7 @@ class SpaceActor(Actor[Command]):
             closures=rules.closures,
             limits=rules.limits,
         )
-        self.memory.raise_if_taken(slot, now, ignore=moving)
+        self.memory.raise_if_taken(guarded(slot, rules.buffers), now, ignore=moving)
         return price_cents(
             slot, tz=rules.tz, hourly_cents=rules.hourly_cents, daily_cents=rules.daily_cents
         )
@@ -223,7 +253,7 @@ class SpaceActor(Actor[Command]):
                 paid_cents=cmd.amount_cents,
             )
         if row.status is BookingStatus.EXPIRED:
-            self.memory.raise_if_taken(Slot(row.starts_at, row.ends_at), self.clock.now())
+            self.memory.raise_if_taken(guarded(row.slot, row.buffers), self.clock.now())
         return await self._apply(row, BookingAction.CONFIRM, expires_at=None)
 
     async def _release(self, booking_id: int) -> BookingRow:
@@ -231,85 +261,6 @@ class SpaceActor(Actor[Command]):
         reason = SystemReason.PAYMENT_FAILED.value
         event = {"reason": reason}
         return await self._apply(row, BookingAction.RELEASE, event=event, cancel_reason=reason)
-
-    async def _cancel(self, cmd: Cancel) -> Cancelled:
-        requester = cmd.requester
-        row = await self._get(cmd.booking_id)
-        self._authorize(requester, row)
-        transition(row.status, BookingAction.CANCEL)
-        rules = await self.rules()
-        by_staff = requester.is_staff_of(row.location_id) and requester.user_id != row.user_id
-        reason = cancel_reason(cmd.reason, by_staff=by_staff)
-        idem = cmd.idempotency_id
-        percent = cancellation_percent(
-            rules.policy, starts_at=row.starts_at, now=self.clock.now(), by_staff=by_staff
-        )
-
-        async def run(conn: BaseDBAsyncClient) -> Cancelled:
-            done = await write.cancel(
-                conn, row, reason=reason, note=cmd.note, percent=percent, idem=idem
-            )
-            if done is None:
-                raise BookingChangedError("the booking changed meanwhile; retry")
-            return done
-
-        return await self._commit(run)
-
-    async def _check_in(self, cmd: CheckIn) -> BookingRow:
-        row = await self._get(cmd.booking_id)
-        rules = await self.rules()
-        now = self.clock.now()
-        self._prove_presence(cmd, row, rules, now)
-        ensure_check_in_allowed(
-            row.status,
-            row.starts_at,
-            now=now,
-            early=timedelta(minutes=rules.limits.check_in_early_minutes),
-            grace=self.timing.no_show_grace,
-        )
-        return await self._apply(
-            row, BookingAction.CHECK_IN, idem=cmd.idempotency_id, checked_in_at=now
-        )
-
-    async def _mark_no_show(
-        self, requester: Requester, booking_id: int, idem: int | None
-    ) -> BookingRow:
-        row = await self._get(booking_id)
-        self._authorize(requester, row)  # someone else's booking: 404, as if there were none
-        if not requester.is_staff_of(row.location_id):
-            raise ForbiddenError("only staff of this location can mark a no-show")
-        ensure_no_show_allowed(row.starts_at, now=self.clock.now(), grace=self.timing.no_show_grace)
-        return await self._apply(row, BookingAction.MARK_NO_SHOW, idem=idem)
-
-    async def _reschedule(self, cmd: Reschedule) -> BookingRow:
-        """Move a booking within its space; the old slot is released only if the new is won."""
-        row = await self._get(cmd.booking_id)
-        self._authorize(cmd.requester, row)
-        transition(row.status, BookingAction.RESCHEDULE)
-        rules = await self.rules()
-        now = self.clock.now()
-        slot = Slot(cmd.start, cmd.end)
-        price = self._judge(slot, rules, now, moving=row.id)
-        if row.status is BookingStatus.CONFIRMED and price > row.price_cents:
-            raise RescheduleCostsMoreError(
-                "a paid booking can move only to a slot that costs no more",
-                price_cents=price,
-                paid_cents=row.price_cents,
-            )
-        if row.status is BookingStatus.CONFIRMED and row.price_cents > 0:
-            price = row.price_cents  # what was paid stays the price; no partial refunds here
-        deadline = self._deadline(row.status, slot.start, slot.end, row.expires_at)
-
-        async def run(conn: BaseDBAsyncClient) -> BookingRow:
-            self._changed(await write.expire_lapsed(conn, self.space_id, now))
-            moved = await write.move(
-                conn, row, slot, price_cents=price, deadline=deadline, idem=cmd.idempotency_id
-            )
-            if moved is None:
-                raise BookingChangedError("the booking changed meanwhile; retry")
-            return moved
-
-        return await self._commit(run)
 
     async def _deadline_due(self, booking_id: int) -> BookingRow | None:
         row = await store.get_booking(booking_id)
@@ -321,11 +272,14 @@ class SpaceActor(Actor[Command]):
             ends_at=row.ends_at,
             expires_at=row.expires_at,
             no_show_grace=self.timing.no_show_grace,
+            turnaround=row.buffers.after,
         )
         if deadline is None or deadline.at > self.clock.now():
             async with in_transaction() as conn:  # claimed early, or nothing is due any more
                 await write.restore_deadline(conn, row, deadline.at if deadline else None)
             return None
+        if deadline.action is BookingAction.DECLINE:
+            return await self._decline_lapsed(row)
         return await self._apply(row, deadline.action, missing_ok=True)
 
     # -- the one transition path -----------------------------------------------------------
@@ -337,46 +291,71 @@ class SpaceActor(Actor[Command]):
         idem: int | None = None,
         missing_ok: bool = False,
         event: dict[str, Any] | None = None,
+        event_type: str | None = None,
         **changes: Any,
     ) -> Any:
         status = transition(row.status, action)
         expires_at = changes.get("expires_at", row.expires_at)
-        deadline = self._deadline(status, row.starts_at, row.ends_at, expires_at)
+        deadline = self._deadline(status, row.starts_at, row.ends_at, expires_at, row.buffers.after)
 
         async def run(conn: BaseDBAsyncClient) -> BookingRow | None:
             updated = await write.change_status(
-                conn, row, status, deadline=deadline, idem=idem, event=event, **changes
+                conn,
+                row,
+                status,
+                deadline=deadline,
+                idem=idem,
+                event=event,
+                event_type=event_type,
+                **changes,
             )
             if updated is None and not missing_ok:
                 raise BookingChangedError("the booking changed meanwhile; retry")
             return updated
 
-        return await self._commit(run)
+        return await self._commit(run, frees=status not in LIVE_STATUSES)
 
     async def _commit(
-        self, run: Callable[[BaseDBAsyncClient], Awaitable[T]], *, atomic: bool = False
+        self,
+        run: Callable[[BaseDBAsyncClient], Awaitable[T]],
+        *,
+        atomic: bool = False,
+        frees: bool = False,
     ) -> T:
-        """Run one write: a single statement needs no BEGIN/COMMIT (`atomic`)."""
+        """Run one write: a single statement needs no BEGIN/COMMIT (`atomic`). A write that
+        `frees` time offers it to the space's waitlist in the same transaction."""
         self._side_effects = []
         try:
             if atomic:
                 result = await run(db())
             else:
                 async with in_transaction() as conn:
+                    if frees:  # the space's offer turn first, before any member's quota lock
+                        await self._take_offer_turn(conn)
                     result = await run(conn)
+                    if frees:
+                        await self._offer_freed(conn)
         except SlotConflict:
             await self._load()  # another node won; memory was stale
             raise SlotTakenError("another booking holds this slot") from None
-        now = self.clock.now()
-        for row in self._side_effects:
-            self.memory.remember(row, now)
         changed = result.booking if isinstance(result, Cancelled) else result
-        if isinstance(changed, BookingRow):
-            self.memory.remember(changed, now)
-            self._after_commit(changed.deadline_at)
-        else:
+        rows = [*self._side_effects, *([changed] if isinstance(changed, BookingRow) else [])]
+        await self._remember(rows)
+        for row in rows:
+            self._after_commit(row.deadline_at)
+        if not rows:
             self._after_commit(None)
         return result
+
+    async def _remember(self, rows: list[BookingRow]) -> None:
+        """Take in what a commit changed: freed slots first, then the ones taken (an offer
+        takes what a cancel freed; a new hold what a lapsed one left)."""
+        now = self.clock.now()
+        try:
+            for row in sorted(rows, key=lambda r: r.status in LIVE_STATUSES):
+                self.memory.remember(row, now)
+        except SlotTakenError:  # committed already: memory was stale, never the database
+            await self._load()
 
     def _changed(self, rows: list[BookingRow]) -> None:
         """Rows a write changed on the side (lapsed holds it expired), remembered on commit."""
@@ -401,32 +380,21 @@ class SpaceActor(Actor[Command]):
             raise BookingNotFoundError(booking_id)
         return row
 
-    def _prove_presence(
-        self, cmd: CheckIn, row: BookingRow, rules: SpaceRules, now: datetime
-    ) -> None:
-        """A kiosk checks in with the booking's PIN; a member with the kiosk's code where the
-        location asks for presence; staff of the location need neither."""
-        key = self.timing.presence_key
-        if cmd.requester.kiosk_location_id is not None:
-            if cmd.requester.kiosk_location_id != row.location_id:
-                raise BookingNotFoundError(row.id)
-            ensure_booking_pin(key, row.id, cmd.pin)
-            return
-        self._authorize(cmd.requester, row)
-        if rules.limits.check_in_needs_presence and not cmd.requester.is_staff_of(row.location_id):
-            ensure_location_code(key, row.location_id, cmd.presence_code, now)
-
-    @staticmethod
-    def _authorize(requester: Requester, row: BookingRow) -> None:
-        if not requester.may_act_on(row.user_id, row.location_id):
-            # Members must not learn that someone else's booking exists.
-            raise BookingNotFoundError(row.id)
-
     def _deadline(
-        self, status: BookingStatus, starts: datetime, ends: datetime, expires: datetime | None
+        self,
+        status: BookingStatus,
+        starts: datetime,
+        ends: datetime,
+        expires: datetime | None,
+        after: timedelta = timedelta(0),
     ) -> datetime | None:
         grace = self.timing.no_show_grace
         due = next_deadline(
-            status, starts_at=starts, ends_at=ends, expires_at=expires, no_show_grace=grace
+            status,
+            starts_at=starts,
+            ends_at=ends,
+            expires_at=expires,
+            no_show_grace=grace,
+            turnaround=after,
         )
         return due.at if due else None

@@ -106,6 +106,9 @@ class SystemReason(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     SLOT_LOST = "slot_lost"
     PAYMENT_MISMATCH = "payment_mismatch"
+    DECLINED_BY_STAFF = "declined_by_staff"  # a manager declined the request
+    APPROVAL_LAPSED = "approval_lapsed"  # nobody decided before the request's deadline
+    OFFER_DECLINED = "offer_declined"  # the member left the waitlist with an offer open
 
 
 CANCEL_NOTE_MAX = 200

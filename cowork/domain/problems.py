@@ -141,6 +141,41 @@ class Problem(Enum):
         "A paid booking can move only to a slot that costs no more than was paid.",
     )
     SPACE_INACTIVE = (409, "Space not bookable", "The space or its location is deactivated.")
+    QUOTA_EXCEEDED = (
+        409,
+        "Booking limit reached",
+        "A per-member limit of the location would be exceeded; `limit` names it "
+        "(max_hours_per_week, max_concurrent_holds, max_bookings_ahead), `allowed` and `used` "
+        "say by how much.",
+    )
+    # -- scheduling: series, waitlist -------------------------------------------------------
+    INVALID_RECURRENCE = (
+        422,
+        "Invalid recurrence",
+        "The RRULE is not one we book: FREQ=WEEKLY or DAILY, INTERVAL, BYDAY, and COUNT or "
+        "UNTIL, within the occurrence limit.",
+    )
+    SERIES_NOT_BOOKED = (
+        409,
+        "No occurrence was booked",
+        "all_or_nothing met an occurrence it could not book, or book_available found none; "
+        "`occurrences` gives each one's outcome.",
+    )
+    SERIES_NOT_FOUND = (404, "Series not found", "No such series of yours.")
+    SLOT_AVAILABLE = (409, "The slot is free", "Nothing holds it: book it instead of waiting.")
+    ALREADY_WAITING = (409, "Already waiting", "You already wait for this slot of this space.")
+    WAITLIST_FULL = (
+        409,
+        "Too many waiting entries",
+        "A member waits for at most a few slots per location at once; leave one first.",
+    )
+    WAITLIST_ENTRY_NOT_FOUND = (404, "Waitlist entry not found", "No such entry of yours.")
+    OFFER_NOT_OPEN = (409, "No open offer", "The entry has no offer that can be accepted now.")
+    OFFER_NEEDS_PAYMENT = (
+        409,
+        "Pay to accept",
+        "The offered slot costs money: pay its held booking (`booking_id`) to accept.",
+    )
     SLOT_IN_PAST = (422, "The slot starts in the past", "Holds start now or later.")
     SLOT_TOO_FAR_AHEAD = (
         422,

@@ -16,7 +16,7 @@ _SPACE = frozenset(
     {
         "id", "location_id", "name", "type", "capacity", "description", "hourly_price_cents",
         "daily_price_cents", "currency", "is_free", "amenities", "floor", "x", "y", "width",
-        "height", "active",
+        "height", "active", "buffer_before_minutes", "buffer_after_minutes", "requires_approval",
     }
 )  # fmt: skip
 _LOCATION = frozenset(
@@ -36,16 +36,24 @@ PUBLIC_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "booking.expired": _SLOT,
         "booking.no_show": _SLOT,
         "booking.rescheduled": _SLOT | {"previous_start", "previous_end"},
+        # Requests needing approval hold their slot; approved or declined, the slot says so.
+        "booking.pending_approval": _SLOT,
+        "booking.approved": _SLOT,
+        "booking.declined": _SLOT,
         "space.updated": _SPACE,
         "location.updated": _LOCATION,
     }
 )
 
-# Events only their member sees (money, reminders): no public row at all.
+# Events only their member sees (money, reminders, their waitlist and series): no public
+# row at all. A waitlist offer's slot is announced publicly as `booking.held`.
 PERSONAL_ONLY = frozenset(
     {
         "booking.refunded",
         "booking.expiring",
+        "waitlist.offer",
+        "series.created",
+        "series.cancelled",
     }
 )
 

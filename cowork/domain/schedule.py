@@ -22,6 +22,7 @@ from cowork.domain.errors import (
     SlotTooLongError,
     SlotTooShortError,
 )
+from cowork.domain.quotas import Quotas
 from cowork.domain.slots import Slot, to_utc
 
 MINUTES_PER_DAY = 24 * 60
@@ -159,6 +160,14 @@ class BookingLimits:
     check_in_early_minutes: int = 15
     # A member's own check-in must carry the code the location's kiosk shows.
     check_in_needs_presence: bool = False
+    # Managers decide a request within this long (and before it starts); then it declines.
+    approval_hours: int = 24
+    # How long a waitlist offer holds the freed slot for its member.
+    waitlist_offer_minutes: int = 10
+    # Per-member limits (None: no limit): see domain.quotas.
+    max_hours_per_week: int | None = None
+    max_concurrent_holds: int | None = None
+    max_bookings_ahead: int | None = None
 
     def __post_init__(self) -> None:
         g = self.granularity_minutes
@@ -168,6 +177,14 @@ class BookingLimits:
             raise InvalidLimitsError("need 1 <= min_minutes <= max_minutes")
         if self.max_days_ahead < 0 or self.check_in_early_minutes < 0:
             raise InvalidLimitsError("max_days_ahead and check_in_early_minutes must be >= 0")
+        if self.approval_hours < 1 or self.waitlist_offer_minutes < 1:
+            raise InvalidLimitsError("approval_hours and waitlist_offer_minutes must be >= 1")
+        Quotas(self.max_hours_per_week, self.max_concurrent_holds, self.max_bookings_ahead)
+
+    @property
+    def quotas(self) -> Quotas:
+        """The per-member limits (checked in __post_init__)."""
+        return Quotas(self.max_hours_per_week, self.max_concurrent_holds, self.max_bookings_ahead)
 
 
 def _local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:

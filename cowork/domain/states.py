@@ -19,6 +19,8 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     NO_SHOW = "no_show"
+    PENDING_APPROVAL = "pending_approval"  # a request a manager must approve; holds its slot
+    DECLINED = "declined"  # a request a manager declined, or nobody decided in time
 
 
 class BookingAction(StrEnum):
@@ -30,11 +32,19 @@ class BookingAction(StrEnum):
     MARK_NO_SHOW = "mark_no_show"
     RESCHEDULE = "reschedule"
     RELEASE = "release"  # payment failed
+    APPROVE = "approve"  # a request for a free space: booked at once
+    APPROVE_TO_PAY = "approve_to_pay"  # a request for a paid space: held until paid
+    DECLINE = "decline"  # by a manager, or by the timer at the request's deadline
 
 
 # Statuses whose booking holds its slot in the space's timeline.
 LIVE_STATUSES: frozenset[BookingStatus] = frozenset(
-    {BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN}
+    {
+        BookingStatus.HELD,
+        BookingStatus.CONFIRMED,
+        BookingStatus.CHECKED_IN,
+        BookingStatus.PENDING_APPROVAL,
+    }
 )
 
 _S = BookingStatus
@@ -57,6 +67,12 @@ TRANSITIONS: Mapping[tuple[BookingStatus, BookingAction], BookingStatus] = Mappi
         # still free, otherwise cancel (and refund) because the slot is lost.
         (_S.EXPIRED, _A.CONFIRM): _S.CONFIRMED,
         (_S.EXPIRED, _A.CANCEL): _S.CANCELLED,
+        # A request awaiting a manager: approved (held until paid, or booked when free),
+        # declined (by a manager or at its deadline), or withdrawn by its member.
+        (_S.PENDING_APPROVAL, _A.APPROVE): _S.CONFIRMED,
+        (_S.PENDING_APPROVAL, _A.APPROVE_TO_PAY): _S.HELD,
+        (_S.PENDING_APPROVAL, _A.DECLINE): _S.DECLINED,
+        (_S.PENDING_APPROVAL, _A.CANCEL): _S.CANCELLED,
     }
 )
 
@@ -101,6 +117,9 @@ def hold_lapsed(status: BookingStatus, expires_at: datetime | None, now: datetim
 def occupies(status: BookingStatus, expires_at: datetime | None, now: datetime) -> bool:
     """Does a booking hold its slot at `now`? Live, and not a lapsed hold.
 
+    A request pending approval holds its slot until it is declined (its `expires_at` is the
+    managers' deadline, not a lapse): the timer declines it at that instant.
+
     The one rule for the actor's memory, the floor map, the kiosk and analytics; its SQL
     spelling is `cowork.store.occupancy.occupies_sql` (a test keeps the two equal).
     """
@@ -120,14 +139,18 @@ FLOOR_LABELS: Mapping[BookingStatus | None, str] = MappingProxyType(
         BookingStatus.HELD: "held",
         BookingStatus.CONFIRMED: "booked",
         BookingStatus.CHECKED_IN: "occupied",
+        BookingStatus.PENDING_APPROVAL: "pending",
     }
 )
+# A space inside a booking's turnaround (its buffer before or after): not bookable, not used.
+TURNAROUND_LABEL = "turnaround"
 
 
 class DeadlineKind(StrEnum):
     HOLD_EXPIRY = "hold_expiry"
     NO_SHOW = "no_show"
     COMPLETION = "completion"
+    APPROVAL = "approval"  # nobody approved the request in time: it declines itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +167,13 @@ def next_deadline(
     ends_at: datetime,
     expires_at: datetime | None,
     no_show_grace: timedelta,
+    turnaround: timedelta = timedelta(0),
 ) -> Deadline | None:
-    """The timed action a booking in `status` waits for; None when nothing is due."""
+    """The timed action a booking in `status` waits for; None when nothing is due.
+
+    A used booking completes when its `turnaround` (the buffer after it) is over, not at its
+    end: until then it stays live, so the constraint keeps the room free for cleaning.
+    """
     if status is BookingStatus.HELD:
         if expires_at is None:
             raise InvalidInputError("a held booking needs expires_at", field="expires_at")
@@ -154,7 +182,34 @@ def next_deadline(
         no_show_at = starts_at + no_show_grace
         if no_show_at < ends_at:
             return Deadline(DeadlineKind.NO_SHOW, no_show_at, BookingAction.MARK_NO_SHOW)
-        return Deadline(DeadlineKind.COMPLETION, ends_at, BookingAction.COMPLETE)
+        return Deadline(DeadlineKind.COMPLETION, ends_at + turnaround, BookingAction.COMPLETE)
     if status is BookingStatus.CHECKED_IN:
-        return Deadline(DeadlineKind.COMPLETION, ends_at, BookingAction.COMPLETE)
+        return Deadline(DeadlineKind.COMPLETION, ends_at + turnaround, BookingAction.COMPLETE)
+    if status is BookingStatus.PENDING_APPROVAL:
+        if expires_at is None:
+            raise InvalidInputError("a pending request needs expires_at", field="expires_at")
+        return Deadline(DeadlineKind.APPROVAL, expires_at, BookingAction.DECLINE)
     return None
+
+
+def initial_state(
+    *,
+    price_cents: int,
+    needs_approval: bool,
+    now: datetime,
+    starts_at: datetime,
+    hold_ttl: timedelta,
+    approval_window: timedelta,
+    offered: bool = False,
+) -> tuple[BookingStatus, datetime | None]:
+    """How a new booking begins, and its `expires_at`.
+
+    A space that needs approval: a request pending until the managers' deadline (the window,
+    but never past the start). Otherwise a hold until paid, or confirmed at once when free;
+    a waitlist offer (`offered`) is always a hold, so its member must take it.
+    """
+    if needs_approval:
+        return BookingStatus.PENDING_APPROVAL, min(now + approval_window, starts_at)
+    if price_cents > 0 or offered:
+        return BookingStatus.HELD, now + hold_ttl
+    return BookingStatus.CONFIRMED, None

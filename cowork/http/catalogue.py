@@ -62,6 +62,11 @@ class BookingRulesOut(Out):
     max_days_ahead: int
     check_in_early_minutes: int
     check_in_needs_presence: bool
+    approval_hours: int = Field(description="Managers decide a request within this long")
+    waitlist_offer_minutes: int = Field(description="How long a waitlist offer holds the slot")
+    max_hours_per_week: int | None = Field(description="Per member, local Monday-Sunday")
+    max_concurrent_holds: int | None = Field(description="Per member: unpaid or unapproved")
+    max_bookings_ahead: int | None = Field(description="Per member: upcoming live bookings")
 
 
 class LocationOut(Out):
@@ -104,7 +109,10 @@ class SpaceOut(Out):
     width: int
     height: int
     active: bool
-    free: bool = sometimes("No live booking in [from, to); only with from/to")
+    buffer_before_minutes: int = Field(description="Turnaround kept free before each booking")
+    buffer_after_minutes: int = Field(description="Turnaround kept free after each booking")
+    requires_approval: bool = Field(description="Requests wait for a manager's approval")
+    free: bool = sometimes("Bookable for all of [from, to); only with from/to")
 
 
 class LocationPage(Out):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import ConfigDict, Field, model_validator
 
 from cowork.actions.locations import MAX_POLICY_HOURS
+from cowork.domain.buffers import MAX_BUFFER_MINUTES
 from cowork.domain.schedule import WeeklyHours
 from cowork.http.catalogue import AMENITY_CODE
 from cowork.http.parsing import Body, LocalDate, declare_no_nul
@@ -82,6 +83,21 @@ class BookingRulesIn(Body):
     check_in_needs_presence: bool | None = Field(
         None, description="Members check in with the code the location's kiosk shows"
     )
+    approval_hours: int | None = Field(
+        None, ge=1, le=24 * 30, description="Managers decide a request within this long"
+    )
+    waitlist_offer_minutes: int | None = Field(
+        None, ge=1, le=24 * 60, description="How long a waitlist offer holds the freed slot"
+    )
+    max_hours_per_week: int | None = Field(
+        None, ge=0, le=168, description="Per member, local Monday-Sunday; 0 removes the limit"
+    )
+    max_concurrent_holds: int | None = Field(
+        None, ge=0, le=1000, description="Per member, unpaid or unapproved; 0 removes the limit"
+    )
+    max_bookings_ahead: int | None = Field(
+        None, ge=0, le=10_000, description="Per member, upcoming; 0 removes the limit"
+    )
 
 
 class LocationCreate(Body):
@@ -121,6 +137,11 @@ class ClosureIn(Body):
     reason: str = Field("", max_length=255)
 
 
+_BEFORE = "Turnaround before each booking (set-up); applies to bookings made from now on"
+_AFTER = "Turnaround after each booking (cleaning); applies to bookings made from now on"
+_APPROVAL = "Requests wait for a manager's approval (pending_approval)"
+
+
 class SpaceCreate(Body):
     name: str = Field(min_length=1, max_length=120)
     type: SpaceType
@@ -135,6 +156,9 @@ class SpaceCreate(Body):
     height: int = Field(1, ge=1, le=10_000)
     amenities: list[AmenityCode] = Field(default_factory=list, max_length=50)
     active: bool = True
+    buffer_before_minutes: int = Field(0, ge=0, le=MAX_BUFFER_MINUTES, description=_BEFORE)
+    buffer_after_minutes: int = Field(0, ge=0, le=MAX_BUFFER_MINUTES, description=_AFTER)
+    requires_approval: bool = Field(False, description=_APPROVAL)
 
 
 class SpacePatch(Patch):
@@ -153,6 +177,11 @@ class SpacePatch(Patch):
     height: int | None = Field(None, ge=1, le=10_000)
     amenities: list[AmenityCode] | None = Field(None, max_length=50)
     active: bool | None = None
+    buffer_before_minutes: int | None = Field(
+        None, ge=0, le=MAX_BUFFER_MINUTES, description=_BEFORE
+    )
+    buffer_after_minutes: int | None = Field(None, ge=0, le=MAX_BUFFER_MINUTES, description=_AFTER)
+    requires_approval: bool | None = Field(None, description=_APPROVAL)
 
 
 class AmenityIn(Body):

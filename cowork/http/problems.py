@@ -78,6 +78,8 @@ def as_problem(exc: BaseException) -> DomainError | None:
         return Problem.NODE_UNAVAILABLE.error()
     if _unreachable(exc.cause if isinstance(exc, ActorCrashedError) else exc):
         return Problem.DATABASE_UNAVAILABLE.error()
+    if isinstance(exc, ActorCrashedError) and _out_of_range(exc.cause):
+        return Problem.INVALID_PARAMETER.error()  # a value the database cannot hold
     if isinstance(exc, SanicException) and (exc.status_code or 500) < 500:
         problem = _SANIC_PROBLEMS.get(exc.status_code, Problem.HTTP_ERROR)
         if exc.status_code == 413 and "header" in str(exc).lower():

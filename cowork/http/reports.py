@@ -75,6 +75,7 @@ class SpaceCounts(Out):
     held: int
     booked: int
     occupied: int
+    pending: int = Field(description="Held by a request awaiting approval")
 
 
 class Arrival(Out):

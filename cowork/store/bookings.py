@@ -15,19 +15,22 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from typing_extensions import TypedDict
 
+from cowork.domain.buffers import NO_BUFFERS, Buffers
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy
 from cowork.domain.schedule import BookingLimits, Closure, WeeklyHours
-from cowork.domain.states import FLOOR_LABELS, LIVE_STATUSES, BookingStatus
+from cowork.domain.slots import Slot
+from cowork.domain.states import FLOOR_LABELS, LIVE_STATUSES, TURNAROUND_LABEL, BookingStatus
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
 from cowork.store.events import BookingFacts, add_booking_event
 from cowork.store.idempotency import add_response
-from cowork.store.occupancy import current_sql, next_sql
+from cowork.store.occupancy import current_sql, guard_sql, next_sql, turnaround_sql
 from cowork.store.sql import Script
 
 COLUMNS = (
     "id, space_id, location_id, user_id, starts_at, ends_at, status, price_cents, currency, "
-    "expires_at, deadline_at, checked_in_at, cancel_reason, created_at"
+    "expires_at, deadline_at, checked_in_at, cancel_reason, created_at, "
+    "buffer_before_minutes, buffer_after_minutes, series_id"
 )
 LIVE = tuple(s.value for s in LIVE_STATUSES)
 
@@ -50,6 +53,7 @@ class BookingJson(TypedDict):
     checked_in_at: datetime | None
     cancel_reason: str | None
     created_at: datetime
+    series_id: int | None  # the recurring series it is an occurrence of
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,17 @@ class BookingRow:
     checked_in_at: datetime | None
     cancel_reason: str | None
     created_at: datetime
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    series_id: int | None = None
+
+    @property
+    def slot(self) -> Slot:
+        return Slot(self.starts_at, self.ends_at)
+
+    @property
+    def buffers(self) -> Buffers:
+        return Buffers(self.buffer_before_minutes, self.buffer_after_minutes)
 
     @classmethod
     def from_record(cls, record: Any) -> BookingRow:
@@ -105,6 +120,7 @@ class BookingRow:
             "checked_in_at": _iso(self.checked_in_at),
             "cancel_reason": self.cancel_reason,
             "created_at": self.created_at.isoformat(),
+            "series_id": self.series_id,
         }
         return body
 
@@ -132,13 +148,16 @@ class SpaceRules:
     closures: tuple[Closure, ...]
     limits: BookingLimits
     policy: CancellationPolicy
+    buffers: Buffers = NO_BUFFERS
+    requires_approval: bool = False
 
 
 async def load_rules(space_id: int) -> SpaceRules | None:
     rows = await db().execute_query_dict(
         "SELECT s.id, s.location_id, s.active AND l.active AS active, s.hourly_price_cents, "
         "s.daily_price_cents, l.currency, l.timezone, l.opening_hours, l.booking_rules, "
-        "l.cancellation_policy FROM spaces s JOIN locations l ON l.id = s.location_id "
+        "l.cancellation_policy, s.buffer_before_minutes, s.buffer_after_minutes, "
+        "s.requires_approval FROM spaces s JOIN locations l ON l.id = s.location_id "
         "WHERE s.id = $1",
         [space_id],
     )
@@ -163,6 +182,8 @@ async def load_rules(space_id: int) -> SpaceRules | None:
         closures=tuple(Closure(c["start_date"], c["end_date"], c["reason"]) for c in closures),
         limits=BookingLimits(**_json(r["booking_rules"])),
         policy=CancellationPolicy.from_list(policy) if policy else DEFAULT_POLICY,
+        buffers=Buffers(r["buffer_before_minutes"], r["buffer_after_minutes"]),
+        requires_approval=r["requires_approval"],
     )
 
 
@@ -171,9 +192,10 @@ def _json(value: Any) -> Any:
 
 
 async def live_bookings(space_id: int, ending_after: datetime) -> list[BookingRow]:
+    """The space's live bookings whose guarded range (turnaround included) is not over."""
     rows = await db().execute_query_dict(
-        f"SELECT {COLUMNS} FROM bookings WHERE space_id = $1 AND status = ANY($2::text[]) "
-        "AND ends_at > $3 ORDER BY starts_at",
+        f"SELECT {COLUMNS} FROM bookings b WHERE space_id = $1 AND status = ANY($2::text[]) "
+        f"AND upper({guard_sql('b')}) > $3 ORDER BY starts_at",
         [space_id, list(LIVE), ending_after],
     )
     return [BookingRow.from_record(r) for r in rows]
@@ -205,15 +227,22 @@ async def next_booking_ids(count: int) -> list[int]:
 
 _INSERT_BOOKING = (
     "INSERT INTO bookings (id, space_id, location_id, user_id, starts_at, ends_at, status, "
-    "price_cents, currency, expires_at, deadline_at, created_at, updated_at) "
-    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+    "price_cents, currency, expires_at, deadline_at, created_at, updated_at, "
+    "buffer_before_minutes, buffer_after_minutes, series_id) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
 )
 
 
 async def insert_booking(
-    conn: BaseDBAsyncClient, row: BookingRow, event_type: str, idempotency_id: int | None
+    conn: BaseDBAsyncClient,
+    row: BookingRow,
+    event_type: str,
+    idempotency_id: int | None,
+    **event: Any,
 ) -> BookingRow:
-    """Insert the booking, its events and the idempotent response in one atomic statement."""
+    """Insert the booking, its events and the idempotent response in one atomic statement.
+
+    `event` goes to `add_booking_event` (another personal type, no personal row, extras)."""
     script = Script()
     inserted = script.add(
         _INSERT_BOOKING,
@@ -230,8 +259,11 @@ async def insert_booking(
         row.deadline_at,
         row.created_at,
         row.created_at,
+        row.buffer_before_minutes,
+        row.buffer_after_minutes,
+        row.series_id,
     )
-    add_booking_event(script, event_type, row.facts())
+    add_booking_event(script, event_type, row.facts(), **event)
     add_response(script, idempotency_id, 201, row.to_json())
     try:
         rows = await script.run(conn, f"SELECT {COLUMNS} FROM {inserted}")
@@ -298,6 +330,13 @@ async def next_deadline_at() -> datetime | None:
     return at
 
 
+def _floor_status(r: dict[str, Any]) -> dict[str, Any]:
+    """The booking holding the space, else the turnaround of one (its buffer), else free."""
+    if r["status"] is None and r["turnaround_until"] is not None:
+        return {"status": TURNAROUND_LABEL, "until": _iso(r["turnaround_until"])}
+    return {"status": FLOOR_LABELS[_status(r["status"])], "until": _iso(r["until"])}
+
+
 async def floor_snapshot(
     location_id: int, now: datetime, at: datetime | None = None
 ) -> dict[str, Any] | None:
@@ -311,9 +350,11 @@ async def floor_snapshot(
         return None
     rows = await db().execute_query_dict(
         "SELECT s.id, s.name, s.type, s.capacity, s.floor, s.x, s.y, s.width, s.height,"
-        " cur.status, cur.ends_at AS until, nxt.starts_at AS next_start FROM spaces s"
+        " cur.status, cur.ends_at AS until, nxt.starts_at AS next_start,"
+        " trn.ends_at AS turnaround_until FROM spaces s"
         f" LEFT JOIN LATERAL ({current_sql('s', '$2', known='$3')}) cur ON true"
         f" LEFT JOIN LATERAL ({next_sql('s', '$2', known='$3')}) nxt ON true"
+        f" LEFT JOIN LATERAL ({turnaround_sql('s', '$2', known='$3')}) trn ON cur.status IS NULL"
         " WHERE s.location_id = $1 AND s.active ORDER BY s.floor, s.id",
         [location_id, at, now],
     )
@@ -323,8 +364,7 @@ async def floor_snapshot(
                 k: r[k]
                 for k in ("id", "name", "type", "capacity", "floor", "x", "y", "width", "height")
             },
-            "status": FLOOR_LABELS[_status(r["status"])],
-            "until": _iso(r["until"]),
+            **_floor_status(r),
             "next_start": _iso(r["next_start"]),
         }
         for r in rows
@@ -335,3 +375,17 @@ async def floor_snapshot(
         "floors": _json(locations[0]["floors"]),
         "spaces": spaces,
     }
+
+
+async def pending_approvals(
+    location_id: int, limit: int, after: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A location's requests awaiting approval, oldest first, ids above `after`; and the last
+    id shown when there are more."""
+    rows = await db().execute_query_dict(
+        f"SELECT {COLUMNS} FROM bookings WHERE location_id = $1 AND status = $2 AND id > $3"
+        " ORDER BY id LIMIT $4",
+        [location_id, BookingStatus.PENDING_APPROVAL.value, after, limit + 1],
+    )
+    found = [BookingRow.from_record(r) for r in rows[:limit]]
+    return [r.to_json() for r in found], (found[-1].id if len(rows) > limit and found else None)

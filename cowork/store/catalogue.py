@@ -14,7 +14,7 @@ from cowork.domain.schedule import BookingLimits
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
 from cowork.store.models import Amenity, Closure, Location, Space
-from cowork.store.occupancy import occupies_sql
+from cowork.store.occupancy import guard_sql, occupies_sql
 
 MAX_ID = 2**31 - 1  # ids are int4; anything larger cannot exist and must not reach asyncpg
 # All SQL in this module is assembled from constant fragments; every value is a $n parameter.
@@ -76,11 +76,15 @@ def _free_sql(spec: SpaceFilter, params: list[Any]) -> str:
     assert spec.now is not None
     params.extend((*spec.window, spec.now))
     lo, hi, now = len(params) - 2, len(params) - 1, len(params)
+    # Free means bookable: the window, widened by the space's buffers, meets no booking's
+    # guarded range (the exclusion constraint's very expression).
+    wanted = (
+        f"booking_guard(${lo}::timestamptz, ${hi}::timestamptz,"
+        " s.buffer_before_minutes, s.buffer_after_minutes)"
+    )
     return (
         "NOT EXISTS (SELECT 1 FROM bookings b WHERE b.space_id = s.id"
-        f" AND {occupies_sql('b', f'${now}::timestamptz')}"
-        " AND tstzrange(b.starts_at, b.ends_at, '[)')"
-        f" && tstzrange(${lo}::timestamptz, ${hi}::timestamptz, '[)'))"
+        f" AND {occupies_sql('b', f'${now}::timestamptz')} AND {guard_sql('b')} && {wanted})"
     )
 
 
@@ -258,6 +262,9 @@ def space_item(space: Space, *, currency: str, free: bool | None = None) -> dict
         "width": space.width,
         "height": space.height,
         "active": space.active,
+        "buffer_before_minutes": space.buffer_before_minutes,
+        "buffer_after_minutes": space.buffer_after_minutes,
+        "requires_approval": space.requires_approval,
     }
     if free is not None:
         item["free"] = free

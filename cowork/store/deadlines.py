@@ -8,7 +8,12 @@ from typing import Any
 from cowork.store.db import db
 from cowork.store.occupancy import LIVE_SQL
 
-DEADLINE_KINDS = {"held": "hold_expiry", "confirmed": "no_show", "checked_in": "completion"}
+DEADLINE_KINDS = {
+    "held": "hold_expiry",
+    "confirmed": "no_show",
+    "checked_in": "completion",
+    "pending_approval": "approval",
+}
 OVERDUE_AFTER = timedelta(seconds=60)
 
 

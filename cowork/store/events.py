@@ -30,6 +30,12 @@ NOTIFICATION_TITLES = {
     "booking.rescheduled": "Booking rescheduled",
     "booking.checked_in": "Checked in",
     "booking.completed": "Booking completed",
+    "booking.pending_approval": "Booking request sent for approval",
+    "booking.approved": "Booking request approved",
+    "booking.declined": "Booking request declined",
+    "waitlist.offer": "A slot you waited for is yours to take",
+    "series.created": "Recurring booking made",
+    "series.cancelled": "Recurring booking cancelled",
 }
 
 
@@ -89,20 +95,42 @@ _NOTIFICATION = (
 )
 
 
-def add_booking_event(script: Script, event_type: str, booking: BookingFacts, **extra: Any) -> None:
-    """Add the public and personal outbox rows (and the notification) of one change."""
+def add_booking_event(
+    script: Script,
+    event_type: str,
+    booking: BookingFacts,
+    *,
+    personal_type: str | None = None,
+    personal: bool = True,
+    **extra: Any,
+) -> None:
+    """Add the public and personal outbox rows (and the notification) of one change.
+
+    `personal_type` tells the member in other words than the public (a waitlist offer is a
+    `booking.held` slot to the world); `personal=False` leaves the member's rows out (an
+    occurrence of a series: the member hears of the series once).
+    """
     full = {**booking.personal(), **extra}
     public = public_view(event_type, full)
-    personal = json.dumps(full)
     where = (booking.location_id, booking.space_id)
     if public is not None:
         subject = public_subject(*where, event_type)
         script.add(_OUTBOX, subject, event_type, *where, None, json.dumps(public))
+    if personal:
+        add_personal_event(script, personal_type or event_type, booking, full)
+
+
+def add_personal_event(
+    script: Script, event_type: str, booking: BookingFacts, data: dict[str, Any]
+) -> None:
+    """The member's own outbox row (and stored notification) about one of their bookings."""
+    payload = json.dumps(data, default=str)
+    where = (booking.location_id, booking.space_id)
     subject = user_subject(booking.user_id, event_type)
-    script.add(_OUTBOX, subject, event_type, *where, booking.user_id, personal)
+    script.add(_OUTBOX, subject, event_type, *where, booking.user_id, payload)
     title = NOTIFICATION_TITLES.get(event_type)
     if title is not None:
-        script.add(_NOTIFICATION, booking.user_id, booking.id, event_type, title, personal)
+        script.add(_NOTIFICATION, booking.user_id, booking.id, event_type, title, payload)
 
 
 async def emit_booking_event(
@@ -139,3 +167,28 @@ async def emit_catalogue_event(
     await conn.execute_query(
         _PUBLIC_OUTBOX, [subject, event_type, location_id, space_id, json.dumps(public)]
     )
+
+
+async def emit_user_event(
+    conn: BaseDBAsyncClient,
+    event_type: str,
+    *,
+    user_id: int,
+    location_id: int,
+    space_id: int,
+    data: dict[str, Any],
+) -> None:
+    """A personal event (and its notification) that is about no single booking: a series.
+
+    Personal-only by decision (`domain.public_events`); public_view refuses undecided types.
+    """
+    if public_view(event_type, data) is not None:
+        raise ValueError(f"{event_type} is not a personal-only event")
+    script = Script()
+    payload = json.dumps(data, default=str)
+    where = (location_id, space_id)
+    script.add(_OUTBOX, user_subject(user_id, event_type), event_type, *where, user_id, payload)
+    title = NOTIFICATION_TITLES.get(event_type)
+    if title is not None:
+        script.add(_NOTIFICATION, user_id, None, event_type, title, payload)
+    await script.run(conn)

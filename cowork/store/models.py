@@ -91,6 +91,10 @@ class Space(Timestamped):
     width = fields.IntField(default=1)
     height = fields.IntField(default=1)
     active = fields.BooleanField(default=True)
+    # Turnaround around each booking (cleaning, set-up); requests need a manager's approval.
+    buffer_before_minutes = fields.IntField(default=0)
+    buffer_after_minutes = fields.IntField(default=0)
+    requires_approval = fields.BooleanField(default=False)
     amenities: fields.ManyToManyRelation[Amenity] = fields.ManyToManyField(
         "models.Amenity", related_name="spaces", through="space_amenity"
     )
@@ -125,6 +129,10 @@ class Booking(Timestamped):
     cancel_reason = fields.CharField(max_length=32, null=True)
     cancel_note = fields.CharField(max_length=200, null=True)
     expiring_notified_at = fields.DatetimeField(null=True)
+    # The turnaround this booking was made with: the range it guards (migration 8).
+    buffer_before_minutes = fields.IntField(default=0)
+    buffer_after_minutes = fields.IntField(default=0)
+    series_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "bookings"
@@ -133,6 +141,39 @@ class Booking(Timestamped):
             ("user_id", "starts_at"),
             ("location_id", "starts_at"),
         )
+
+
+class BookingSeries(Model):
+    id = fields.BigIntField(primary_key=True)
+    space_id = fields.IntField()
+    location_id = fields.IntField()
+    user_id = fields.IntField()
+    rrule = fields.CharField(max_length=255)
+    first_date = fields.DateField()
+    start_time = fields.TimeField()
+    duration_minutes = fields.IntField()
+    timezone = fields.CharField(max_length=64)
+    mode = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "booking_series"
+
+
+class WaitlistEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    space_id = fields.IntField()
+    location_id = fields.IntField()
+    user_id = fields.IntField()
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="waiting")
+    booking_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "waitlist_entries"
 
 
 class Payment(Timestamped):

@@ -20,6 +20,28 @@ def occupies_sql(alias: str, at: str) -> str:
     )
 
 
+def guard_sql(alias: str) -> str:
+    """The range booking `alias` guards: its slot widened by its buffers. The very expression
+    of the exclusion constraint (migration 8), so the planner can use its gist index; the
+    Python twin is `domain.buffers.guarded`."""
+    return (
+        f"booking_guard({alias}.starts_at, {alias}.ends_at,"
+        f" {alias}.buffer_before_minutes, {alias}.buffer_after_minutes)"
+    )
+
+
+def turnaround_sql(space: str, at: str, known: str | None = None) -> str:
+    """LATERAL subquery: the end of the turnaround space `space` is in at `at` (a booking's
+    buffer before or after holds the instant, the booking itself does not); holds are judged
+    live at `known` (default `at`)."""
+    return (
+        f"SELECT upper({guard_sql('b')}) AS ends_at FROM bookings b"
+        f" WHERE b.space_id = {space}.id AND {guard_sql('b')} @> {at}::timestamptz"
+        f" AND NOT (b.starts_at <= {at} AND b.ends_at > {at})"
+        f" AND {occupies_sql('b', known or at)} LIMIT 1"
+    )
+
+
 def current_sql(
     space: str, at: str, columns: str = "b.status, b.ends_at", known: str | None = None
 ) -> str:

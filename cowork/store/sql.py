@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -35,3 +37,16 @@ class Script:
 
     async def run(self, conn: BaseDBAsyncClient, final: str = "SELECT 1") -> list[dict[str, Any]]:
         return await conn.execute_query_dict(self.render(final), self.params)
+
+
+@asynccontextmanager
+async def savepoint(conn: BaseDBAsyncClient, name: str = "sp") -> AsyncIterator[None]:
+    """A part of the caller's transaction that may fail alone: on an exception the part is
+    undone (ROLLBACK TO SAVEPOINT) and the exception propagates; the rest stays usable."""
+    await conn.execute_query(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        await conn.execute_query(f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    await conn.execute_query(f"RELEASE SAVEPOINT {name}")

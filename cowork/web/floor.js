@@ -6,8 +6,8 @@ import { h } from "./core.js";
 import { fmt, t } from "./i18n.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const LIVE = { held: "held", confirmed: "booked", checked_in: "occupied" };
-export const STATUS_ICON = { free: "✓", held: "◔", booked: "■", occupied: "●" };
+const LIVE = { held: "held", confirmed: "booked", checked_in: "occupied", pending_approval: "pending" };
+export const STATUS_ICON = { free: "✓", held: "◔", booked: "■", occupied: "●", pending: "◌", turnaround: "↻" };
 const ZOOMS = [1, 1.5, 2, 3];
 
 function svg(tag, attrs = {}) {

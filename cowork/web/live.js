@@ -7,7 +7,8 @@ import { API, api } from "./core.js";
 export const BOOKING_EVENTS = [
   "booking.held", "booking.confirmed", "booking.expiring", "booking.expired",
   "booking.cancelled", "booking.refunded", "booking.no_show", "booking.rescheduled",
-  "booking.checked_in", "booking.completed",
+  "booking.checked_in", "booking.completed", "booking.pending_approval", "booking.approved",
+  "booking.declined",
 ];
 export const CATALOGUE_EVENTS = ["space.updated", "location.updated"];
 

@@ -7,7 +7,8 @@ import { STATUS_ICON } from "./floor.js";
 import { addDays, fmt, hhmm, localInstant, t } from "./i18n.js";
 import { openAuth } from "./shell.js";
 
-const BUSY = { held: "held", confirmed: "booked", checked_in: "occupied" };
+// Availability's busy statuses; `buffer` is a booking's turnaround (docs/scheduling.md).
+const BUSY = { held: "held", confirmed: "booked", checked_in: "occupied", pending_approval: "pending", buffer: "turnaround" };
 const MAX_LENGTH_MINUTES = 12 * 60;
 
 export class SpacePanel {

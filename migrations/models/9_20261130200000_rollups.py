@@ -6,20 +6,22 @@ from tortoise import BaseDBAsyncClient
 RUN_IN_TRANSACTION = True
 
 # What each booking adds to its location's local start hour (docs/analytics.md defines each
-# figure). Holds add nothing, so a storm of holds never touches a rollup row.
+# figure). Holds and requests awaiting approval add nothing, so a storm of holds never touches
+# a rollup row; unpaid holds and requests nobody approved are not bookings.
+_NOT_A_BOOKING = "('held', 'expired', 'pending_approval', 'declined')"
 _BOOKING_DELTA = """
     SELECT r.location_id,
            date_trunc('hour', r.starts_at AT TIME ZONE l.timezone) AS hour,
-           {sign} * (r.status NOT IN ('held', 'expired'))::int AS bookings,
+           {sign} * (r.status NOT IN {NOT_A_BOOKING})::int AS bookings,
            {sign} * (r.status = 'cancelled')::int AS cancelled,
            {sign} * (r.status = 'no_show')::int AS no_shows,
            {sign} * (r.status IN ('checked_in', 'completed', 'no_show'))::int AS started,
            {sign} * (r.status = 'expired')::int AS expired_holds,
-           {sign} * CASE WHEN r.status NOT IN ('held', 'expired')
+           {sign} * CASE WHEN r.status NOT IN {NOT_A_BOOKING}
                  THEN date_part('epoch', r.starts_at - r.created_at) ELSE 0 END AS lead_seconds
     FROM {rows} r JOIN locations l ON l.id = r.location_id
-    WHERE r.status <> 'held'
-"""
+    WHERE r.status NOT IN ('held', 'pending_approval')
+""".replace("{NOT_A_BOOKING}", _NOT_A_BOOKING)
 # Money moved (cash basis) on the location's local date of the payment's or refund's creation.
 _PAYMENT_DELTA = """
     SELECT r.location_id, (r.created_at AT TIME ZONE l.timezone)::date AS day,

@@ -103,7 +103,7 @@ async def test_dashboard_right_now(clocked, settings, db):
     (loc,) = body["locations"]
     assert loc["location_id"] == rome.id
     assert loc["local_date"] == "2026-03-29"
-    assert loc["spaces"] == {"free": 1, "held": 1, "booked": 1, "occupied": 1}
+    assert loc["spaces"] == {"free": 1, "held": 1, "booked": 1, "occupied": 1, "pending": 0}
     assert loc["arrivals_next_2h"] == 2
     assert [a["id"] for a in loc["arrivals"]] == [a1, a2]
     assert loc["open_holds"] == 2  # expires 10:40 and 10:35; the 10:20 one has lapsed

@@ -17,17 +17,18 @@ from tests.factories import make_location, make_space, make_user
 
 pytestmark = pytest.mark.usefixtures("orm")
 
-RECOUNT_HOURS = """
+NOT_A_BOOKING = "('held', 'expired', 'pending_approval', 'declined')"
+RECOUNT_HOURS = f"""
 SELECT r.location_id, date_trunc('hour', r.starts_at AT TIME ZONE l.timezone) AS hour,
-       count(*) FILTER (WHERE r.status NOT IN ('held', 'expired')) AS bookings,
+       count(*) FILTER (WHERE r.status NOT IN {NOT_A_BOOKING}) AS bookings,
        count(*) FILTER (WHERE r.status = 'cancelled') AS cancelled,
        count(*) FILTER (WHERE r.status = 'no_show') AS no_shows,
        count(*) FILTER (WHERE r.status IN ('checked_in', 'completed', 'no_show')) AS started,
        count(*) FILTER (WHERE r.status = 'expired') AS expired_holds,
        coalesce(sum(date_part('epoch', r.starts_at - r.created_at))
-                FILTER (WHERE r.status NOT IN ('held', 'expired')), 0) AS lead_seconds
+                FILTER (WHERE r.status NOT IN {NOT_A_BOOKING}), 0) AS lead_seconds
 FROM bookings r JOIN locations l ON l.id = r.location_id
-WHERE r.status <> 'held' GROUP BY 1, 2
+WHERE r.status NOT IN ('held', 'pending_approval') GROUP BY 1, 2
 """
 RECOUNT_MONEY = """
 SELECT location_id, day, sum(paid) AS paid_cents, sum(refunded) AS refunded_cents FROM (

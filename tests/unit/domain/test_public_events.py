@@ -21,6 +21,10 @@ EMITTED = {
     "booking.rescheduled",
     "booking.refunded",
     "booking.expiring",
+    "booking.approved",
+    "waitlist.offer",
+    "series.created",
+    "series.cancelled",
     "space.updated",
     "location.updated",
 }
@@ -70,3 +74,9 @@ def test_a_slot_event_keeps_what_a_floor_map_needs():
 def test_an_undecided_event_type_is_refused():
     with pytest.raises(UnknownEventError):
         public_view("booking.something_new", {"booking_id": 1})
+
+
+@pytest.mark.parametrize("event_type", ["waitlist.offer", "series.created", "series.cancelled"])
+def test_a_members_waitlist_and_series_never_reach_the_public(event_type):
+    """Fault: who waits for a slot, or books every Monday, shown on a public floor map."""
+    assert public_view(event_type, {"booking_id": 1, "space_id": 2, "status": "held"}) is None
