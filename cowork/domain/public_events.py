@@ -41,11 +41,13 @@ PUBLIC_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 
-# Events only their member sees (money, reminders): no public row at all.
+# Events only their member sees (money, reminders, an operator's own integrations): no public
+# row at all.
 PERSONAL_ONLY = frozenset(
     {
         "booking.refunded",
         "booking.expiring",
+        "webhook.disabled",
     }
 )
 

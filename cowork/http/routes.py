@@ -18,6 +18,8 @@ MODULES = (
     "streams",
     "kiosks",
     "notifications",
+    "feeds",
+    "webhooks",
     "analytics",
     "admin",
     "web",
