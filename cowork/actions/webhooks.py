@@ -25,6 +25,10 @@ REPLAYABLE = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 EVERY_OUTCOME = (*REPLAYABLE, DeliveryStatus.SUCCEEDED)
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def endpoint_view(row: EndpointRow) -> dict[str, Any]:
     """An endpoint as staff (and the audit log) see it: everything but its secret."""
     return {
@@ -35,7 +39,9 @@ def endpoint_view(row: EndpointRow) -> dict[str, Any]:
         "location_ids": sorted(row.location_ids),
         "enabled": row.enabled,
         "disabled_reason": row.disabled_reason,
-        "disabled_at": row.disabled_at.isoformat() if row.disabled_at else None,
+        "disabled_at": _iso(row.disabled_at),
+        "failing_since": _iso(row.failing_since),
+        "last_success_at": _iso(row.last_success_at),
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }

@@ -118,7 +118,8 @@ class RetryPolicy:
         return due if due <= give_up_at else None
 
 
-def disables_endpoint(failing_since: datetime | None, now: datetime, window: timedelta) -> bool:
-    """A delivery was given up: the endpoint is disabled if nothing succeeded for a whole
-    window (one healthy answer in between keeps a flaky endpoint enabled)."""
-    return failing_since is not None and now - failing_since >= window
+def disables_endpoint(last_success_at: datetime | None, retries_began: datetime) -> bool:
+    """A delivery was given up: its endpoint is disabled if nothing it was sent succeeded
+    while that delivery was being retried (one healthy answer in between keeps a flaky
+    endpoint enabled)."""
+    return last_success_at is None or last_success_at < retries_began

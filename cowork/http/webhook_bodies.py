@@ -43,6 +43,8 @@ class WebhookOut(BaseModel):
     enabled: bool
     disabled_reason: str | None
     disabled_at: datetime | None
+    failing_since: datetime | None = Field(description="First failure since the last success")
+    last_success_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -123,5 +125,5 @@ def delivery_body(row: dict[str, Any], *, detail: bool = False) -> dict[str, Any
     }
     if detail:
         body["payload"] = json.loads(row["payload"])
-        body["attempts_made"] = [{**a, "at": a["at"].isoformat()} for a in row["attempts"]]
+        body["attempts_made"] = [{**a, "at": a["at"].isoformat()} for a in row["attempts_made"]]
     return body

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,15 @@ def render_feed(
     return cal.to_ical()
 
 
+def _wall_time(instant: datetime, zone: ZoneInfo) -> datetime:
+    """Local time in the location's zone, except in the repeated hour of a fall-back night:
+    there 01:30 names two instants and a TZID cannot say which, so UTC is written instead."""
+    local = instant.astimezone(zone)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return instant.astimezone(UTC)
+    return local
+
+
 def _event(entry: FeedEntry, uid_domain: str, stamp: datetime) -> Event:
     zone = ZoneInfo(entry.timezone)
     event = Event()
@@ -74,8 +83,8 @@ def _event(entry: FeedEntry, uid_domain: str, stamp: datetime) -> Event:
     event.add("dtstamp", stamp)
     event.add("last-modified", entry.changed_at)
     event.add("sequence", sequence(entry.changed_at))
-    event.add("dtstart", entry.start.astimezone(zone))
-    event.add("dtend", entry.end.astimezone(zone))
+    event.add("dtstart", _wall_time(entry.start, zone))
+    event.add("dtend", _wall_time(entry.end, zone))
     event.add("summary", entry.summary)
     event.add("location", entry.location)
     event.add("description", entry.description)

@@ -120,11 +120,10 @@ class WebhookSender(Worker):
     async def _attempt(self, row: DueDelivery) -> None:
         try:
             outcome = await self._send(row)
-            failing_since = await webhook_log.record(row, outcome)
+            last_success = await webhook_log.record(row, outcome)
             self.attempts.labels(outcome.status.value).inc()
-            if outcome.status is DeliveryStatus.FAILED and disables_endpoint(
-                failing_since, outcome.at, self._policy.window
-            ):
+            began = row.give_up_at - self._policy.window
+            if outcome.status is DeliveryStatus.FAILED and disables_endpoint(last_success, began):
                 await self._disable(row.endpoint_id, "failing")
         except asyncio.CancelledError:
             raise

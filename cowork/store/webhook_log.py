@@ -114,8 +114,8 @@ class Outcome:
 
 
 async def record(delivery: DueDelivery, outcome: Outcome) -> datetime | None:
-    """Store the attempt and the delivery's new state, and the endpoint's failure record in
-    the same statement; returns the endpoint's `failing_since` after it."""
+    """Store the attempt and the delivery's new state, and the endpoint's record of success
+    and failure, in one statement; returns the endpoint's `last_success_at` after it."""
     failed = outcome.status is not DeliveryStatus.SUCCEEDED
     script = Script()
     script.add(
@@ -139,16 +139,18 @@ async def record(delivery: DueDelivery, outcome: Outcome) -> datetime | None:
         outcome.duration_ms,
         outcome.node,
     )
-    since = "COALESCE(failing_since, ?::timestamptz)" if failed else "NULL"
-    value = (outcome.at,) if failed else ()
+    change = (
+        "failing_since = COALESCE(failing_since, ?::timestamptz)"
+        if failed
+        else "failing_since = NULL, last_success_at = ?::timestamptz"
+    )
     script.add(
-        f"UPDATE webhook_endpoints SET failing_since = {since} WHERE id = ?"
-        " RETURNING failing_since",
-        *value,
+        f"UPDATE webhook_endpoints SET {change} WHERE id = ? RETURNING last_success_at",
+        outcome.at,
         delivery.endpoint_id,
     )
-    rows = await script.run(db(), "SELECT failing_since FROM s2")
-    return rows[0]["failing_since"] if rows else None
+    rows = await script.run(db(), "SELECT last_success_at FROM s2")
+    return rows[0]["last_success_at"] if rows else None
 
 
 _ITEM = (
@@ -181,7 +183,7 @@ async def one(endpoint_id: int, delivery_id: int) -> dict[str, Any] | None:
         " WHERE delivery_id = $1 ORDER BY id",
         [delivery_id],
     )
-    return {**rows[0], "attempts": attempts}
+    return {**rows[0], "attempts_made": attempts}
 
 
 _REQUEUE = (

@@ -27,6 +27,7 @@ class EndpointRow:
     enabled: bool
     disabled_reason: str | None
     disabled_at: datetime | None
+    last_success_at: datetime | None
     failing_since: datetime | None
     created_at: datetime
     updated_at: datetime

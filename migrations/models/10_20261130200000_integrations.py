@@ -36,9 +36,9 @@ CREATE TABLE IF NOT EXISTS "webhook_endpoints" (
     "enabled" BOOLEAN NOT NULL DEFAULT TRUE,
     "disabled_reason" VARCHAR(64),
     "disabled_at" TIMESTAMPTZ,
-    -- The first failure since the last success: a delivery given up while this is set
-    -- disables the endpoint.
-    "failing_since" TIMESTAMPTZ,
+    -- A delivery given up with no success since its retries began disables the endpoint.
+    "last_success_at" TIMESTAMPTZ,
+    "failing_since" TIMESTAMPTZ,  -- the first failure since the last success (shown to staff)
     "created_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
     "updated_at" TIMESTAMPTZ NOT NULL DEFAULT now()
 );

@@ -23,6 +23,7 @@ EMITTED = {
     "booking.expiring",
     "space.updated",
     "location.updated",
+    "webhook.disabled",
 }
 SECRETS = {
     "user_id": 7,
