@@ -210,8 +210,8 @@ async def test_space_feed_for_staff_shows_every_booking_and_nobody_who(node):
     ],
 )
 async def test_who_may_not_use_the_feed_endpoints(node, method, path):
-    """Fails if an anonymous client reaches any feed endpoint, or a member, or a manager of
-    another location, reaches a space's feed."""
+    """Fails if an anonymous client reaches any feed endpoint, or a member, a manager of
+    another location or a manager removed from the space's location reaches its feed."""
     server, http, _ = node
     location, elsewhere = await make_location(), await make_location()
     space = await make_space(location)
@@ -219,7 +219,10 @@ async def test_who_may_not_use_the_feed_endpoints(node, method, path):
     r = await http.request(method, url)
     assert r.status_code == 401
     if "/manage/" in url:
-        for user in (await make_user(), await make_user("manager", managed=(elsewhere,))):
+        removed = await make_user("manager", managed=(location,))
+        await removed.managed_locations.clear()
+        strangers = (await make_user(), await make_user("manager", managed=(elsewhere,)), removed)
+        for user in strangers:
             r = await http.request(method, url, headers=auth(server.settings, user))
             assert r.status_code == 403, (user.role, r.text)
 

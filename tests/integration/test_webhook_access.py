@@ -86,3 +86,27 @@ async def test_the_list_shows_only_endpoints_of_my_locations(setup):
     assert [h["id"] for h in mine] == [hook["id"]]
     assert theirs == []
     assert all("secret" not in h for h in mine)
+
+
+async def test_every_integration_operation_is_in_the_openapi_document(setup):
+    """Fails if a webhook or calendar feed operation is served but not documented."""
+    _, http, *_ = setup
+    paths = (await http.get("/docs/openapi.json")).json()["paths"]
+    wanted = {
+        "/api/v1/manage/webhooks": {"get", "post"},
+        "/api/v1/manage/webhooks/{endpoint_id}": {"get", "patch", "delete"},
+        "/api/v1/manage/webhooks/{endpoint_id}/deliveries": {"get"},
+        "/api/v1/manage/webhooks/{endpoint_id}/deliveries/{delivery_id}": {"get"},
+        "/api/v1/manage/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay": {"post"},
+        "/api/v1/manage/webhooks/{endpoint_id}/replay": {"post"},
+        "/api/v1/me/calendar-feed": {"get", "delete"},
+        "/api/v1/me/calendar-feed/rotate": {"post"},
+        "/api/v1/manage/spaces/{space_id}/calendar-feed": {"get", "delete"},
+        "/api/v1/manage/spaces/{space_id}/calendar-feed/rotate": {"post"},
+        "/ical/{name}": {"get"},
+    }
+    for path, methods in wanted.items():
+        assert path in paths, path
+        assert methods <= set(paths[path]), (path, set(paths[path]))
+        for method in methods:
+            assert paths[path][method].get("summary"), (path, method)
