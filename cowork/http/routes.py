@@ -17,6 +17,7 @@ MODULES = (
     "streams",
     "kiosks",
     "notifications",
+    "devices",
     "analytics",
     "admin",
     "web",
