@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -19,9 +20,13 @@ from cowork.notify.planner import EMAIL
 from cowork.notify.render import BookingEvent, render_push
 from cowork.store import notify as store
 from cowork.store import notify_log
+from cowork.store.notify import Recipient
 from cowork.store.notify_log import DeliveryRow
 
 log = logging.getLogger("cowork.notify")
+
+PLACE_CACHE_SECONDS = 60.0
+PLACE_CACHE_SIZE = 4096
 
 
 class Dispatcher:
@@ -40,9 +45,11 @@ class Dispatcher:
         self._mailer = mailer
         self._policy = RetryPolicy(max_attempts=settings.max_attempts)
         self._jitter = random.Random()
+        self._places: dict[tuple[int | None, int | None], tuple[float, store.Place | None]] = {}
 
-    async def deliver(self, row: DeliveryRow) -> Outcome:
-        """Attempt `row` once (it is claimed by this node) and record the outcome."""
+    async def deliver(self, row: DeliveryRow, who: Recipient | None = None) -> Outcome:
+        """Attempt `row` once (it is claimed by this node) and record the outcome. `who` is
+        the member as the event's handler just read them (else they are read here)."""
         now = self._clock.now()
         if row.stale_at is not None and now >= row.stale_at:
             await notify_log.record(
@@ -51,29 +58,30 @@ class Dispatcher:
             self._metrics.deliveries.labels(row.channel, "skipped").inc()
             return Outcome.FAILED
         try:
-            result = await self._attempt(row, now)
+            result = await self._attempt(row, now, who or await store.recipient(row.user_id))
         except Exception as exc:  # a bad event must cost its retries, never the worker
             log.exception("delivery %s (%s) failed before sending", row.id, row.event_type)
             result = SendResult(Outcome.RETRY, detail=f"internal: {exc!r}"[:500])
         await self._record(row, result)
         return result.outcome
 
-    async def _attempt(self, row: DeliveryRow, now: datetime) -> SendResult:
+    async def _attempt(self, row: DeliveryRow, now: datetime, who: Recipient | None) -> SendResult:
+        if who is None or not who.active:
+            return SendResult(Outcome.FAILED, detail="no such member")
         event = BookingEvent.parse(row.envelope)
-        place = await store.place(event.space_id, event.location_id)
+        place = await self._place(event.space_id, event.location_id)
         if row.channel == EMAIL:
-            return await self._mail(row, event, place, now)
-        device = await store.get_device(row.device_id) if row.device_id is not None else None
-        sender = self._senders.get(row.channel)
+            return await self._mail(row, event, place, who, now)
+        device = next((d for d in who.devices if d.id == row.device_id), None)
         if device is None:
             return SendResult(Outcome.GONE, detail="device removed")
+        sender = self._senders.get(row.channel)
         if sender is None:
             return SendResult(Outcome.FAILED, detail="channel not configured")
-        prefs = await store.get_preferences(row.user_id)
         message = render_push(
             event,
             place,
-            normalize_locale(device.locale or prefs.locale),
+            normalize_locale(device.locale or who.prefs.locale),
             public_url=self._s.public_url,
             now=now,
             stale_at=row.stale_at,
@@ -82,11 +90,15 @@ class Dispatcher:
         return await sender.send(device, message)
 
     async def _mail(
-        self, row: DeliveryRow, event: BookingEvent, place: store.Place | None, now: datetime
+        self,
+        row: DeliveryRow,
+        event: BookingEvent,
+        place: store.Place | None,
+        who: Recipient,
+        now: datetime,
     ) -> SendResult:
-        who = await store.recipient(row.user_id)
-        if self._mailer is None or who is None or not who.active:
-            return SendResult(Outcome.FAILED, detail="no mailer or no such member")
+        if self._mailer is None:
+            return SendResult(Outcome.FAILED, detail="e-mail not configured")
         template = MailTemplate(row.target.split(":", 1)[1])
         mail = booking_mail(
             template,
@@ -100,6 +112,18 @@ class Dispatcher:
         return await self._mailer.send(
             compose(mail, to=who.email, sender=self._mailer.sender, now=now)
         )
+
+    async def _place(self, space_id: int | None, location_id: int | None) -> store.Place | None:
+        """Names and zone of a booking's place, cached briefly (a rename shows within a minute)."""
+        key = (space_id, location_id)
+        hit = self._places.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        if len(self._places) >= PLACE_CACHE_SIZE:
+            self._places.clear()
+        place = await store.place(space_id, location_id)
+        self._places[key] = (time.monotonic() + PLACE_CACHE_SECONDS, place)
+        return place
 
     async def _record(self, row: DeliveryRow, result: SendResult) -> None:
         now = self._clock.now()
@@ -132,11 +156,8 @@ class Dispatcher:
         )
         if state != "pending":
             self._metrics.deliveries.labels(row.channel, state).inc()
-        if result.outcome is Outcome.SENT:
-            if row.device_id is not None:
-                await store.touch_device(row.device_id, now)
-            if attempts == 1:
-                self._observe_latency(row, now)
+        if result.outcome is Outcome.SENT and attempts == 1:
+            self._observe_latency(row, now)
         elif (
             result.outcome is Outcome.GONE
             and row.device_id is not None

@@ -97,6 +97,8 @@ class DeliveryWorker:
         self._work: set[asyncio.Task[Any]] = set()
         self._room = asyncio.Event()  # set when an event finished and the window has room
         self._events_in_flight = 0
+        self._capacity = min(self._n.max_in_flight, sum(x.limit for x in self._lanes.values()))
+        self._behind = False  # rows were left for lack of a free lane: a freed slot wakes the pass
         self._last_prune = clock.now() - PRUNE_EVERY
 
     @property
@@ -107,12 +109,12 @@ class DeliveryWorker:
         for sender in self._senders.values():
             await sender.open()
         self._loops = [asyncio.create_task(self._due_loop(), name="notify-due")]
-        if self._bus.is_connected:
-            await ensure_stream(self._bus.js, self._settings)
+        if not self._lanes:
+            log.info("no push or e-mail channel configured: the notify consumer stays off")
+            return
+        if self._bus.is_connected:  # the durable exists from now on: no event is missed
             await self._bus.js.add_consumer(STREAM, consumer_config(self._settings))
-            self._loops.append(asyncio.create_task(self._consume(), name="notify-consume"))
-        else:
-            log.warning("no NATS: pushes wait in the stream until the bus is back")
+        self._loops.append(asyncio.create_task(self._consume(), name="notify-consume"))
 
     async def stop(self) -> None:
         """Stop taking events, let attempts under way finish (bounded), close the channels.
@@ -143,7 +145,12 @@ class DeliveryWorker:
             try:
                 if psub is None:
                     psub = await self._subscribe()
-                room = self._n.max_in_flight - self._events_in_flight
+                    if backoff:
+                        log.info("notify consumer resumed")
+                    backoff = 0.0
+                # No more events in flight than the lanes have slots: under a backlog deliveries
+                # then go out at once instead of bouncing through the log for a later pass.
+                room = self._capacity - self._events_in_flight
                 if room <= 0:
                     self._room.clear()
                     await self._room.wait()
@@ -152,14 +159,14 @@ class DeliveryWorker:
                     messages = await psub.fetch(batch=room, timeout=FETCH_SECONDS)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue
-                backoff = 0.0
                 for msg in messages:
                     self._events_in_flight += 1
                     self._spawn(self._handle(msg), name="notify-event")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 (NATS away or the consumer was deleted)
-                log.warning("notify consumer paused: %s", exc or type(exc).__name__)
+                if not backoff:
+                    log.warning("notify consumer paused: %s", exc or type(exc).__name__)
                 with contextlib.suppress(Exception):
                     if psub is not None:
                         await psub.unsubscribe()
@@ -169,6 +176,7 @@ class DeliveryWorker:
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = self._bus.js
+        await ensure_stream(js, self._settings)
         await js.add_consumer(STREAM, consumer_config(self._settings))
         return await js.pull_subscribe_bind(
             durable=self._n.consumer, stream=STREAM, name=self._n.consumer
@@ -224,7 +232,7 @@ class DeliveryWorker:
         for row in rows:
             if row.skipped:
                 self.metrics.deliveries.labels(row.channel, "skipped").inc()
-        started = await self._start(claimed)
+        started = await self._start(claimed, who)
         if started:
             await asyncio.gather(*started)
 
@@ -255,34 +263,42 @@ class DeliveryWorker:
     async def run_due(self) -> int:
         """Claim due rows for lanes with room and start them; returns how many started."""
         open_lanes = [kind for kind, lane in self._lanes.items() if lane.free > 0]
+        room = sum(self._lanes[k].free for k in open_lanes)
         now = self._clock.now()
         rows = await notify_log.claim_due(
             now,
             now + timedelta(seconds=self._n.lease_seconds),
             self._settings.node_id,
             open_lanes,
-            sum(self._lanes[k].free for k in open_lanes),
+            room,
         )
+        if len(rows) < room:
+            self._behind = False
         return len(await self._start(rows))
 
-    async def _start(self, rows: Sequence[DeliveryRow]) -> list[asyncio.Task[Any]]:
+    async def _start(
+        self, rows: Sequence[DeliveryRow], who: store.Recipient | None = None
+    ) -> list[asyncio.Task[Any]]:
         started: list[asyncio.Task[Any]] = []
         busy: list[int] = []
         for row in rows:
             lane = self._lanes.get(row.channel)
             if lane is None or not lane.try_take():
+                self._behind = True
                 busy.append(row.id)
                 self.metrics.busy.labels(row.channel).inc()
                 continue
-            started.append(self._spawn(self._deliver(row, lane), name="notify-delivery"))
+            started.append(self._spawn(self._deliver(row, lane, who), name="notify-delivery"))
         await notify_log.release(busy)
         return started
 
-    async def _deliver(self, row: DeliveryRow, lane: Lane) -> None:
+    async def _deliver(self, row: DeliveryRow, lane: Lane, who: store.Recipient | None) -> None:
         try:
-            await self._dispatcher.deliver(row)
+            await self._dispatcher.deliver(row, who)
         finally:
             lane.give_back()
+            if self._behind:
+                self.wake()
 
     def _spawn(self, coro: Any, *, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)

@@ -93,12 +93,6 @@ async def forget_device(device_id: int) -> bool:
     return bool(rows)
 
 
-async def touch_device(device_id: int, at: datetime) -> None:
-    await db().execute_query(
-        "UPDATE push_devices SET last_success_at = $2 WHERE id = $1", [device_id, at]
-    )
-
-
 async def get_device(device_id: int) -> DeviceRow | None:
     rows = await db().execute_query_dict(
         f"SELECT {_DEVICE_COLUMNS} FROM push_devices WHERE id = $1", [device_id]
@@ -193,26 +187,25 @@ class Recipient:
 
 
 async def recipient(user_id: int) -> Recipient | None:
-    """A member, their preferences and devices: whom an event reaches and how."""
-    users = await db().execute_query_dict(
-        f"SELECT u.email, u.name, u.is_active, p.user_id AS has_prefs, {_PREF_COLUMNS} "
+    """A member, their preferences and devices (one round trip): whom an event reaches, how."""
+    rows = await db().execute_query_dict(
+        f"SELECT u.email, u.name, u.is_active, p.user_id AS has_prefs, {_PREF_COLUMNS}, "
+        f"ARRAY(SELECT ROW({_DEVICE_COLUMNS}) FROM push_devices WHERE user_id = u.id "
+        "ORDER BY id) AS devices "
         "FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1",
         [user_id],
     )
-    if not users:
+    if not rows:
         return None
-    row = users[0]
+    row = rows[0]
     prefs = preferences_from(row) if row["has_prefs"] is not None else DEFAULT_PREFERENCES
-    devices = await db().execute_query_dict(
-        f"SELECT {_DEVICE_COLUMNS} FROM push_devices WHERE user_id = $1 ORDER BY id", [user_id]
-    )
     return Recipient(
         user_id,
         row["email"],
         row["name"],
         row["is_active"],
         prefs,
-        tuple(DeviceRow.from_record(d) for d in devices),
+        tuple(DeviceRow(*d) for d in row["devices"]),
     )
 
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from cowork.store.db import db
 
 _COLUMNS = (
@@ -67,16 +65,18 @@ class DeliveryRow:
         return cls(**values)
 
 
-_INSERT = """
+_INSERT = f"""
 INSERT INTO notify_deliveries (event_key, event_seq, event_type, user_id, envelope, target,
-    channel, device_id, due_at, stale_at, state, reason, finished_at)
+    channel, device_id, due_at, stale_at, state, reason, finished_at, lease_until, claimed_by)
 SELECT $1, $2, $3, $4, $5::jsonb, t.target, t.channel, t.device_id, t.due_at, t.stale_at,
     CASE WHEN t.reason IS NULL THEN 'pending' ELSE 'skipped' END, t.reason,
-    CASE WHEN t.reason IS NULL THEN NULL ELSE $6::timestamptz END
+    CASE WHEN t.reason IS NULL THEN NULL ELSE $6::timestamptz END,
+    CASE WHEN t.claim THEN $13::timestamptz END, CASE WHEN t.claim THEN $14::varchar END
 FROM unnest($7::text[], $8::text[], $9::int[], $10::timestamptz[], $11::timestamptz[],
-            $12::text[]) AS t(target, channel, device_id, due_at, stale_at, reason)
+            $12::text[], $15::bool[]) AS t(target, channel, device_id, due_at, stale_at, reason,
+                                           claim)
 ON CONFLICT (event_key, target) DO NOTHING
-RETURNING id
+RETURNING {_COLUMNS}, lease_until IS NOT NULL AS claimed
 """
 
 _CLAIM = f"""
@@ -102,30 +102,38 @@ async def plan(
     node: str,
     channels: Sequence[str],
 ) -> tuple[list[DeliveryRow], int]:
-    """Log the event's deliveries (keys already logged stay as they are) and claim the ones
-    due now on `channels`, in one transaction; returns (claimed, rows that already existed)."""
-    async with in_transaction() as conn:
-        inserted = await conn.execute_query_dict(
-            _INSERT,
-            [
-                event.key,
-                event.seq,
-                event.type,
-                event.user_id,
-                json.dumps(event.envelope),
-                now,
-                [r.target for r in rows],
-                [r.channel for r in rows],
-                [r.device_id for r in rows],
-                [r.due_at for r in rows],
-                [r.stale_at for r in rows],
-                [r.skipped for r in rows],
-            ],
+    """Log the event's deliveries and claim the ones due now on `channels`; returns (claimed,
+    rows that already existed). Keys already logged stay as they are: a redelivered event
+    only picks up its rows still pending whose lease ran out (their node died mid-send)."""
+    claim = [r.skipped is None and r.due_at <= now and r.channel in channels for r in rows]
+    inserted = await db().execute_query_dict(
+        _INSERT,
+        [
+            event.key,
+            event.seq,
+            event.type,
+            event.user_id,
+            json.dumps(event.envelope),
+            now,
+            [r.target for r in rows],
+            [r.channel for r in rows],
+            [r.device_id for r in rows],
+            [r.due_at for r in rows],
+            [r.stale_at for r in rows],
+            [r.skipped for r in rows],
+            lease_until,
+            node,
+            claim,
+        ],
+    )
+    claimed = [DeliveryRow.from_record(r) for r in inserted if r["claimed"]]
+    duplicates = len(rows) - len(inserted)
+    if duplicates:
+        again = await db().execute_query_dict(
+            _CLAIM, [now, lease_until, node, list(channels), len(rows), event.key]
         )
-        claimed = await conn.execute_query_dict(
-            _CLAIM, [now, lease_until, node, list(channels), max(1, len(rows)), event.key]
-        )
-    return [DeliveryRow.from_record(r) for r in claimed], len(rows) - len(inserted)
+        claimed += [DeliveryRow.from_record(r) for r in again]
+    return claimed, duplicates
 
 
 async def claim_due(
@@ -135,10 +143,9 @@ async def claim_due(
     node that died holding the lease)."""
     if limit <= 0 or not channels:
         return []
-    async with in_transaction() as conn:
-        rows = await conn.execute_query_dict(
-            _CLAIM, [now, lease_until, node, list(channels), limit, None]
-        )
+    rows = await db().execute_query_dict(
+        _CLAIM, [now, lease_until, node, list(channels), limit, None]
+    )
     return [DeliveryRow.from_record(r) for r in rows]
 
 
@@ -163,13 +170,17 @@ async def record(
     error: str | None = None,
     reason: str | None = None,
 ) -> None:
-    """Write an attempt's outcome: `pending` with a new `due_at` to retry, else final."""
+    """Write an attempt's outcome: `pending` with a new `due_at` to retry, else final. A sent
+    push also stamps its device's `last_success_at` (same statement)."""
     await db().execute_query(
-        "UPDATE notify_deliveries SET state = $2::varchar, attempts = attempts + $3::int, "
-        "due_at = COALESCE($4, due_at), last_status = COALESCE($5, last_status), "
-        "last_error = $6, reason = COALESCE($7, reason), lease_until = NULL, "
+        "WITH d AS (UPDATE notify_deliveries SET state = $2::varchar, "
+        "attempts = attempts + $3::int, due_at = COALESCE($4, due_at), "
+        "last_status = COALESCE($5, last_status), last_error = $6, "
+        "reason = COALESCE($7, reason), lease_until = NULL, "
         "finished_at = CASE WHEN $2::varchar = 'pending' THEN NULL ELSE $8::timestamptz END "
-        "WHERE id = $1",
+        "WHERE id = $1 RETURNING device_id) "
+        "UPDATE push_devices SET last_success_at = $8 FROM d "
+        "WHERE push_devices.id = d.device_id AND $2::varchar = 'sent'",
         [delivery_id, state, int(attempted), due_at, status, error, reason, now],
     )
 

@@ -3,17 +3,22 @@ against fake servers speaking their protocols; dead tokens are forgotten."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 
 import pytest
 
+from cowork.notify.vapid import generate_private_key
 from tests.conftest import test_settings as settings_for
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
 from tests.notify_fakes import (
     UNREGISTERED,
+    Browser,
     FakeApns,
     FakeFcm,
+    PushService,
     delete_consumer,
     notify_settings,
     running_worker,
@@ -53,6 +58,7 @@ async def settings(database_url, infra, tmp_path, fcm, apns):
             apns_team_id=FakeApns.TEAM,
             apns_topic="dev.cowork.default",
             apns_host=apns.url,
+            vapid_private_key=generate_private_key(),
         ),
     )
     yield s
@@ -148,3 +154,42 @@ async def test_apns_renews_a_provider_token_apple_calls_expired(server, client, 
         await book(client, world, 48)
         await poll(lambda: count(apns), lambda n: n == 2)
     assert apns.received[1].path == f"/3/device/{APNS_TOKEN}"
+
+
+@pytest.fixture
+async def push():
+    service = PushService()
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def test_a_hanging_push_service_does_not_hold_up_other_providers(
+    server, client, world, fcm, apns, push
+):
+    """Fails if deliveries share one queue or one slot pool: with Web Push hanging (and a send
+    timeout far beyond the wait below), FCM and APNs must still get the next event."""
+    release = asyncio.Event()
+
+    async def hang() -> None:
+        await release.wait()
+
+    push.on_request = hang
+    browser_user = auth(server.settings, await make_user())
+    body = {"kind": "webpush", "subscription": Browser().subscription(f"{push.url}/push/w")}
+    assert (await client.post("/api/v1/me/devices", json=body, headers=browser_user)).is_success
+    n = server.settings.notify
+    one_slot = replace(server.settings, notify=replace(n, concurrency=1, send_timeout_seconds=60))
+    async with running_worker(one_slot):
+        r = await client.post(
+            f"/api/v1/spaces/{world['space'].id}/bookings",
+            json=slot(at(30)),
+            headers=browser_user,
+        )
+        assert r.status_code == 201
+        await poll(lambda: count(push), lambda k: k == 1)  # in flight, not answered
+        await book(client, world, 48)
+        await poll(lambda: count(fcm), lambda k: k == 1)
+        await poll(lambda: count(apns), lambda k: k == 1)
+        assert not release.is_set() and len(push.received) == 1
+        release.set()
