@@ -162,6 +162,7 @@ class DeliveryWorker:
                 for msg in messages:
                     self._events_in_flight += 1
                     self._spawn(self._handle(msg), name="notify-event")
+                self.metrics.in_flight.set(self._events_in_flight)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 (NATS away or the consumer was deleted)
@@ -194,6 +195,7 @@ class DeliveryWorker:
                 await msg.nak(delay=NAK_DELAY)
         finally:
             self._events_in_flight -= 1
+            self.metrics.in_flight.set(self._events_in_flight)
             self._room.set()
 
     async def handle_event(self, msg: Msg) -> None:
