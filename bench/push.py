@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tortoise.transactions import in_transaction
 
 from bench.common import JWT_SECRET, Stack, seed, stack
-from cowork.actors.clock import SystemClock
+from cowork.clock import SystemClock
 from cowork.config import Environment, NotifySettings, Settings
 from cowork.devstack import free_port
 from cowork.metrics import Metrics

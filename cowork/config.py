@@ -225,6 +225,7 @@ class Settings:
 
     def checked(self) -> Settings:
         """Refuse unsafe production settings; in dev/test fill a missing JWT secret."""
+        self.notify.checked()
         if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 16:
             if self.env is Environment.PRODUCTION:
                 raise ConfigError(
@@ -234,7 +235,6 @@ class Settings:
             return replace(self, jwt_secret=secrets.token_urlsafe(32))
         if not self.database_url:
             raise ConfigError("DATABASE_URL is not set (use `cowork dev` for an embedded database)")
-        self.notify.checked()
         return self
 
     @property

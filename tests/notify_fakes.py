@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from cowork.actors.clock import Clock, SystemClock
+from cowork.clock import Clock, SystemClock
 from cowork.config import NotifySettings, Settings
 from cowork.devstack import free_port
 from cowork.metrics import Metrics

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 
-from cowork.actors.clock import SystemClock
+from cowork.clock import SystemClock
 from cowork.config import Environment, NotifySettings, Settings
 from cowork.metrics import Metrics
 from cowork.notify.worker import DeliveryWorker

@@ -14,9 +14,11 @@ from datetime import time
 from cryptography.hazmat.primitives.asymmetric import ec
 from tortoise.transactions import in_transaction
 
+from cowork.actions.effects import Effects
 from cowork.config import Settings
 from cowork.domain.errors import InvalidInputError, NotFoundError
 from cowork.domain.notifications import Kind, Preferences, QuietHours, normalize_locale
+from cowork.domain.problems import Problem
 from cowork.notify.outbound import OutboundRefusedError
 from cowork.notify.providers import push_guard
 from cowork.store import notify as store
@@ -24,23 +26,19 @@ from cowork.store.notify import DeviceRow, NewDevice
 
 
 class PushEndpointRefusedError(InvalidInputError):
-    code = "push_endpoint_refused"
-    title = "This push endpoint is not allowed"
+    problem = Problem.PUSH_ENDPOINT_REFUSED
 
 
 class InvalidSubscriptionError(InvalidInputError):
-    code = "invalid_push_subscription"
-    title = "The push subscription keys are not valid"
+    problem = Problem.INVALID_PUSH_SUBSCRIPTION
 
 
 class PushChannelOffError(InvalidInputError):
-    code = "push_channel_not_configured"
-    title = "This server does not deliver through that push service"
+    problem = Problem.PUSH_CHANNEL_NOT_CONFIGURED
 
 
 class DeviceNotFoundError(NotFoundError):
-    code = "device_not_found"
-    title = "Device not found"
+    problem = Problem.DEVICE_NOT_FOUND
 
 
 def channel_enabled(settings: Settings, kind: str) -> bool:
@@ -51,7 +49,7 @@ def channel_enabled(settings: Settings, kind: str) -> bool:
 
 
 async def register_device(
-    settings: Settings, user_id: int, device: NewDevice
+    fx: Effects, settings: Settings, user_id: int, device: NewDevice
 ) -> tuple[DeviceRow, bool]:
     """Store the device, or update the one with the same endpoint/token; (row, created).
 
@@ -71,7 +69,7 @@ async def register_device(
         return await store.upsert_device(conn, user_id, device)
 
 
-async def remove_device(user_id: int, device_id: int) -> DeviceRow:
+async def remove_device(fx: Effects, user_id: int, device_id: int) -> DeviceRow:
     async with in_transaction() as conn:
         removed = await store.delete_device(conn, user_id, device_id)
     if removed is None:
@@ -80,6 +78,7 @@ async def remove_device(user_id: int, device_id: int) -> DeviceRow:
 
 
 async def set_preferences(
+    fx: Effects,
     user_id: int,
     *,
     push: frozenset[Kind],

@@ -8,6 +8,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from cowork.domain.errors import InvalidInputError, NaiveDatetimeError
+from cowork.domain.problems import Problem
 from cowork.domain.timezones import load_zone
 
 
@@ -63,8 +64,7 @@ MAX_REMINDER_LEAD = 24 * 60
 
 
 class InvalidPreferencesError(InvalidInputError):
-    code = "invalid_notification_preferences"
-    title = "Notification preferences are invalid"
+    problem = Problem.INVALID_NOTIFICATION_PREFERENCES
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.actions import devices as actions
 from cowork.domain.notifications import Kind, Preferences
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
+from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
-from cowork.http.problems import ApiError
 from cowork.notify.providers import vapid_public_key
 from cowork.store import notify as store
 from cowork.store.notify import NewDevice
@@ -142,8 +143,9 @@ def preferences_body(p: Preferences) -> dict[str, Any]:
 async def register(request: Request) -> HTTPResponse:
     principal = require_user(request)
     body = parse_body(request, DeviceIn)
+    node = services(request)
     row, created = await actions.register_device(
-        request.app.ctx.settings, principal.user_id, body.device()
+        node, node.settings, principal.user_id, body.device()
     )
     return json(device_body(row), status=201 if created else 200)
 
@@ -161,7 +163,7 @@ async def list_devices(request: Request) -> HTTPResponse:
 @doc("Stop pushing to one of my devices", tag=TAG, status=204, errors=(404,))
 async def remove(request: Request, device_id: int) -> HTTPResponse:
     principal = require_user(request)
-    await actions.remove_device(principal.user_id, device_id)
+    await actions.remove_device(services(request), principal.user_id, device_id)
     return empty()
 
 
@@ -179,6 +181,7 @@ async def put_preferences(request: Request) -> HTTPResponse:
     body = parse_body(request, PreferencesIO)
     quiet = body.quiet_hours
     prefs = await actions.set_preferences(
+        services(request),
         principal.user_id,
         push=frozenset(body.push),
         email=frozenset(body.email),
@@ -194,7 +197,7 @@ async def put_preferences(request: Request) -> HTTPResponse:
 @bp.get("/api/v1/push/vapid-public-key")
 @doc("The VAPID key browsers subscribe with", tag=TAG, response=VapidKey, auth=False, errors=(404,))
 async def vapid_key(request: Request) -> HTTPResponse:
-    key = vapid_public_key(request.app.ctx.settings)
+    key = vapid_public_key(services(request).settings)
     if key is None:
-        raise ApiError(404, "webpush_not_configured", "Web Push is not configured on this server")
+        raise Problem.WEBPUSH_NOT_CONFIGURED.error()
     return json({"public_key": key}, headers={"Cache-Control": "public, max-age=3600"})

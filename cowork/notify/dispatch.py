@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 
-from cowork.actors.clock import Clock
+from cowork.clock import Clock
 from cowork.config import NotifySettings
 from cowork.domain.delivery import Outcome, RetryPolicy, next_attempt
 from cowork.domain.notifications import MailTemplate, normalize_locale

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import jwt
 
-from cowork.actors.clock import Clock
+from cowork.clock import Clock
 from cowork.notify.channels import SendResult, http_result
 from cowork.notify.render import PushMessage
 from cowork.store.notify import DeviceRow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cowork.actors.clock import Clock
+from cowork.clock import Clock
 from cowork.config import ConfigError, Settings
 from cowork.notify.apns import ApnsSender
 from cowork.notify.channels import PushSender

@@ -8,7 +8,7 @@ import aiohttp
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
-from cowork.actors.clock import Clock
+from cowork.clock import Clock
 from cowork.domain.delivery import Outcome
 from cowork.notify.channels import SendResult, http_result
 from cowork.notify.outbound import OutboundGuard, OutboundRefusedError, guarded_session

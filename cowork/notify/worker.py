@@ -25,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from cowork.actors.clock import Clock
+from cowork.clock import Clock
 from cowork.config import Settings
 from cowork.domain.notifications import KIND_OF_EVENT
 from cowork.metrics import Metrics

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cowork.actors.clock import ManualClock
+from cowork.clock import ManualClock
 from cowork.notify.vapid import generate_private_key, load_vapid, public_key_b64
 from tests.conftest import test_settings as settings_for
 from tests.factories import auth, make_location, make_space, make_user

@@ -60,3 +60,34 @@ def test_environment_names():
 def test_half_configured_providers_are_refused(extra):
     with pytest.raises(ConfigError):
         Settings.from_env({**BASE, **extra})
+
+
+# Tuning knobs with no environment variable (yet): a child node runs on their defaults.
+NOT_IN_THE_ENVIRONMENT = {
+    "consumer",
+    "ack_wait_seconds",
+    "max_in_flight",
+    "send_timeout_seconds",
+    "lease_seconds",
+    "poll_seconds",
+    "max_attempts",
+    "default_ttl_seconds",
+    "retention_seconds",
+}
+
+
+def test_every_notify_variable_reaches_a_child_node():
+    """Fault: `NotifySettings.to_env` forgets a variable, so cluster nodes push without it."""
+    from dataclasses import fields
+
+    from cowork.config import NotifySettings
+    from tests.unit.test_config import every_notify_field_changed
+
+    changed = every_notify_field_changed()
+    same = {
+        f.name
+        for f in fields(NotifySettings)
+        if getattr(changed, f.name) == getattr(NotifySettings(), f.name)
+    }
+    assert same == NOT_IN_THE_ENVIRONMENT
+    assert NotifySettings.read(changed.to_env()) == changed
