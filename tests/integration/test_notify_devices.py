@@ -8,10 +8,10 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from cowork.config import Environment
 from cowork.notify.vapid import generate_private_key, load_vapid, public_key_b64
 from tests.conftest import start_server, stop_server
 from tests.conftest import test_settings as settings_for
+from tests.e2e.nodes import JWT_SECRET, node_env, start_node
 from tests.factories import auth, make_user
 from tests.notify_fakes import Browser, notify_settings
 
@@ -162,14 +162,17 @@ async def test_channels_that_are_not_configured_refuse(database_url, infra):
         await stop_server(srv)
 
 
-async def test_production_refuses_loopback_and_private_endpoints(settings):
+async def test_production_refuses_loopback_and_private_endpoints(orm, infra, tmp_path):
     """Fails if a production server stores (and later POSTs to) an address inside its own
-    network: the SSRF a push endpoint chosen by a client would otherwise be."""
-    production = replace(settings, env=Environment.PRODUCTION)
-    running, srv = await start_server(production)
+    network: the SSRF a push endpoint chosen by a client would otherwise be. The node is a
+    real `cowork serve` process configured from the environment with COWORK_ENV=production."""
+    env = node_env(
+        orm.database_url, infra.nats_url, COWORK_ENV="production", VAPID_PRIVATE_KEY=VAPID
+    )
+    node = start_node(env, "node-prod", tmp_path)
     try:
-        async with httpx.AsyncClient(base_url=running.url) as http:
-            member = auth(production, await make_user())
+        member = auth(replace(orm, jwt_secret=JWT_SECRET), await make_user())
+        async with httpx.AsyncClient(base_url=node.url) as http:
             for endpoint, reason in (
                 ("https://127.0.0.1:8443/push/x", "loopback"),
                 ("https://localhost/push/x", "loopback"),
@@ -183,6 +186,6 @@ async def test_production_refuses_loopback_and_private_endpoints(settings):
                 assert r.json()["code"] == "push_endpoint_refused"
                 assert r.json()["reason"] == reason, endpoint
             listed = await http.get("/api/v1/me/devices", headers=member)
-            assert listed.json()["items"] == []
+            assert listed.status_code == 200 and listed.json()["items"] == []
     finally:
-        await stop_server(srv)
+        node.stop()
