@@ -54,6 +54,10 @@ MAX_BACKOFF = 5.0
 PRUNE_EVERY = timedelta(hours=1)
 
 
+class MalformedEventError(ValueError):
+    """An event this worker can never handle (not JSON, no booking fields)."""
+
+
 def consumer_config(settings: Settings) -> ConsumerConfig:
     n = settings.notify
     return ConsumerConfig(
@@ -189,6 +193,11 @@ class DeliveryWorker:
             await msg.ack()
         except asyncio.CancelledError:
             raise
+        except MalformedEventError as exc:
+            # Another delivery would fail the same way: tell JetStream to drop it now.
+            log.warning("notify: dropping malformed event on %s: %s", msg.subject, exc)
+            with contextlib.suppress(Exception):
+                await msg.term()
         except Exception:
             log.exception("notify: event on %s failed; redelivered later", msg.subject)
             with contextlib.suppress(Exception):
@@ -200,8 +209,11 @@ class DeliveryWorker:
 
     async def handle_event(self, msg: Msg) -> None:
         """Log the event's deliveries, send the ones due now; returns when they are recorded."""
-        envelope = json.loads(msg.data)
-        if envelope.get("type") not in KIND_OF_EVENT:
+        try:
+            envelope = json.loads(msg.data)
+        except ValueError as exc:
+            raise MalformedEventError("not JSON") from exc
+        if not isinstance(envelope, dict) or envelope.get("type") not in KIND_OF_EVENT:
             return  # most personal events (held, checked in …) notify nobody: no database work
         self.metrics.events.inc()
         seq = msg.metadata.sequence.stream
@@ -212,7 +224,10 @@ class DeliveryWorker:
         who = await store.recipient(user_id)
         if who is None:
             return
-        event = BookingEvent.parse(envelope)
+        try:
+            event = BookingEvent.parse(envelope)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise MalformedEventError(f"{type(exc).__name__}: {exc}") from exc
         now = self._clock.now()
         zone = await self._zone(who, event)
         rows = plan_deliveries(event, who, now, zone, self.channels)

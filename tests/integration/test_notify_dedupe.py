@@ -128,7 +128,8 @@ async def test_a_node_killed_between_send_and_ack_does_not_push_twice(
     doomed_node.kill()  # … and killed before the ack got anywhere
     doomed_node.wait(timeout=10)
     assert len(push.received) == 2
-    assert await consumer_state(settings.nats_url, consumer) == (1, 0)  # unacked, waiting
+    pending = await consumer_state(settings.nats_url, consumer)
+    assert pending is not None and pending[0] >= 1  # the confirmation is unacked, waiting
 
     push.on_request = None
     async with running_worker(server.settings) as survivor:

@@ -3,6 +3,7 @@ push service written for the test, which checks VAPID and decrypts the payload l
 
 from __future__ import annotations
 
+import json
 import time as clock_time
 from datetime import UTC, datetime, timedelta
 
@@ -203,3 +204,27 @@ async def _count(push: PushService) -> int:
 async def _devices(client, world) -> list[int]:
     r = await client.get("/api/v1/me/devices", headers=world["headers"])
     return [d["id"] for d in r.json()["items"]]
+
+
+async def test_a_malformed_event_is_dropped_and_the_worker_goes_on(server, client, world, push):
+    """Fails if a poisoned message stops the worker or is redelivered forever."""
+    from cowork.realtime.stream import STREAM
+
+    await subscribe(client, world, push, Browser(), "after")
+    async with running_worker(server.settings) as worker:
+        user = world["member"].id
+        js = server.app.ctx.services.bus.js
+        await js.publish(f"cowork.user.{user}.booking.confirmed", b"{not json", stream=STREAM)
+        bad = {"type": "booking.confirmed", "v": 1, "data": {"start": "yesterday"}}
+        await js.publish(
+            f"cowork.user.{user}.booking.confirmed", json.dumps(bad).encode(), stream=STREAM
+        )
+        await book(client, world)
+        await poll(lambda: _count(push), lambda n: n == 1)
+
+        async def pending() -> int:
+            info = await js.consumer_info(STREAM, server.settings.notify.consumer)
+            return (info.num_ack_pending or 0) + (info.num_redelivered or 0)
+
+        await poll(pending, lambda n: n == 0)
+        assert worker.metrics.events._value.get() == 2  # the garbage JSON never reached a kind
