@@ -226,7 +226,7 @@ async def run(args: argparse.Namespace, s: Stack, receiver_: Receiver) -> None:
         rate = args.events / (time.perf_counter() - t0)
         receiver_.ask("take")
         print(f"worker: {args.events} pushes in {args.events / rate:.2f}s = {rate:,.0f}/s")
-        relay.start()
+        await relay.start()
 
         n = int(args.rate * args.seconds)
         users = await seed_members(s.database_url, push_url, 2 * 10**6, n)
