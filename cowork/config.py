@@ -103,6 +103,7 @@ class Settings:
     haproxy_binary: str = ""
     haproxy_config: Path = REPOSITORY_HAPROXY_CFG
     webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -176,6 +177,7 @@ class Settings:
             haproxy_binary=environ.get("COWORK_HAPROXY", d.haproxy_binary),
             haproxy_config=Path(environ.get("COWORK_HAPROXY_CFG") or d.haproxy_config),
             webhooks=WebhookSettings.read(environ),
+            notify=NotifySettings.read(environ),
         )
         return settings
 
@@ -221,11 +223,13 @@ class Settings:
             "COWORK_HAPROXY": self.haproxy_binary,
             "COWORK_HAPROXY_CFG": str(self.haproxy_config),
             **self.webhooks.to_env(),
+            **self.notify.to_env(),
         }
 
     def checked(self) -> Settings:
         """Refuse unsafe production settings; in dev/test fill a missing JWT secret."""
         self.webhooks.checked()
+        self.notify.checked()
         if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 16:
             if self.env is Environment.PRODUCTION:
                 raise ConfigError(
@@ -359,7 +363,7 @@ def tortoise_config(settings: Settings) -> dict[str, object]:
         },
         "apps": {
             "models": {
-                "models": ["cowork.store.models", "aerich.models"],
+                "models": ["cowork.store.models", "cowork.store.notify_models", "aerich.models"],
                 "default_connection": "default",
             }
         },
@@ -384,3 +388,122 @@ def _credentials(settings: Settings) -> dict[str, object]:
 
 async def _keep_connection_as_is(connection: object) -> None:
     return None
+
+
+SMTP_TLS_MODES = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """Push and e-mail delivery (cowork/notify, docs/push.md). An unset provider is off."""
+
+    public_url: str = "http://127.0.0.1:8000"  # links in e-mails and pushes
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:ops@cowork.invalid"  # RFC 8292 contact for push services
+    push_hosts: tuple[str, ...] = ()  # allow-list of Web Push hosts (`*.example.com` ok)
+    fcm_credentials_file: str = ""  # service-account JSON
+    fcm_api_base: str = "https://fcm.googleapis.com"
+    apns_key_file: str = ""  # the .p8 signing key
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    apns_topic: str = ""  # default bundle id when a device names none
+    apns_host: str = "https://api.push.apple.com"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = ""
+    consumer: str = "cowork-notify"  # JetStream durable shared by every node
+    ack_wait_seconds: float = 30.0
+    max_in_flight: int = 64  # events being handled per node
+    concurrency: int = 16  # requests in flight per provider per node
+    send_timeout_seconds: float = 10.0
+    lease_seconds: float = 60.0  # a node that dies mid-send frees its deliveries after this
+    poll_seconds: float = 1.0  # how often held and retried deliveries are looked for
+    max_attempts: int = 8
+    default_ttl_seconds: int = 24 * 3600
+    retention_seconds: float = 7 * 24 * 3600.0  # delivery log kept (and dedupe) this long
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str]) -> NotifySettings:
+        """As the environment gives them, unchecked (`Settings.checked` checks them)."""
+        d = cls()
+        return cls(
+            public_url=environ.get("COWORK_PUBLIC_URL", d.public_url).rstrip("/"),
+            vapid_private_key=environ.get("VAPID_PRIVATE_KEY", ""),
+            vapid_subject=environ.get("VAPID_SUBJECT", d.vapid_subject),
+            push_hosts=tuple(
+                h.strip() for h in environ.get("COWORK_PUSH_HOSTS", "").split(",") if h.strip()
+            ),
+            fcm_credentials_file=environ.get("FCM_CREDENTIALS_FILE", ""),
+            fcm_api_base=environ.get("FCM_API_BASE", d.fcm_api_base).rstrip("/"),
+            apns_key_file=environ.get("APNS_KEY_FILE", ""),
+            apns_key_id=environ.get("APNS_KEY_ID", ""),
+            apns_team_id=environ.get("APNS_TEAM_ID", ""),
+            apns_topic=environ.get("APNS_TOPIC", ""),
+            apns_host=environ.get("APNS_HOST", d.apns_host).rstrip("/"),
+            smtp_host=environ.get("SMTP_HOST", ""),
+            smtp_port=_int(environ, "SMTP_PORT", d.smtp_port),
+            smtp_tls=environ.get("SMTP_TLS", d.smtp_tls).lower(),
+            smtp_user=environ.get("SMTP_USER", ""),
+            smtp_password=environ.get("SMTP_PASSWORD", ""),
+            mail_from=environ.get("MAIL_FROM", ""),
+            concurrency=_int(environ, "COWORK_NOTIFY_CONCURRENCY", d.concurrency),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The variables `read` turns back into these settings (for a child node)."""
+        return {
+            "COWORK_PUBLIC_URL": self.public_url,
+            "VAPID_PRIVATE_KEY": self.vapid_private_key,
+            "VAPID_SUBJECT": self.vapid_subject,
+            "COWORK_PUSH_HOSTS": ",".join(self.push_hosts),
+            "FCM_CREDENTIALS_FILE": self.fcm_credentials_file,
+            "FCM_API_BASE": self.fcm_api_base,
+            "APNS_KEY_FILE": self.apns_key_file,
+            "APNS_KEY_ID": self.apns_key_id,
+            "APNS_TEAM_ID": self.apns_team_id,
+            "APNS_TOPIC": self.apns_topic,
+            "APNS_HOST": self.apns_host,
+            "SMTP_HOST": self.smtp_host,
+            "SMTP_PORT": str(self.smtp_port),
+            "SMTP_TLS": self.smtp_tls,
+            "SMTP_USER": self.smtp_user,
+            "SMTP_PASSWORD": self.smtp_password,
+            "MAIL_FROM": self.mail_from,
+            "COWORK_NOTIFY_CONCURRENCY": str(self.concurrency),
+        }
+
+    def checked(self) -> NotifySettings:
+        if self.smtp_tls not in SMTP_TLS_MODES:
+            raise ConfigError(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
+        if self.smtp_host and not self.mail_from:
+            raise ConfigError("MAIL_FROM is required when SMTP_HOST is set")
+        apns = (self.apns_key_file, self.apns_key_id, self.apns_team_id)
+        if any(apns) and not all(apns):
+            raise ConfigError("APNs needs APNS_KEY_FILE, APNS_KEY_ID and APNS_TEAM_ID together")
+        if self.vapid_private_key and not self.vapid_subject.startswith(("mailto:", "https:")):
+            raise ConfigError("VAPID_SUBJECT must be a mailto: or https: URL")
+        if self.concurrency < 1:
+            raise ConfigError("COWORK_NOTIFY_CONCURRENCY must be at least 1")
+        return self
+
+    @property
+    def webpush_enabled(self) -> bool:
+        return bool(self.vapid_private_key)
+
+    @property
+    def fcm_enabled(self) -> bool:
+        return bool(self.fcm_credentials_file)
+
+    @property
+    def apns_enabled(self) -> bool:
+        return bool(self.apns_key_file)
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    def __repr__(self) -> str:  # keys and passwords never reach a log line
+        return "NotifySettings(...)"

@@ -15,7 +15,8 @@ from cowork.domain.problems import Problem
 from cowork.domain.slots import to_utc
 from cowork.domain.webhooks import DeliveryStatus, unknown_events
 from cowork.integrations.signing import new_secret
-from cowork.integrations.transport import Transport, UrlRefusedError
+from cowork.integrations.transport import Transport
+from cowork.notify.outbound import OutboundRefusedError
 from cowork.store import audit, webhook_log
 from cowork.store import webhooks as store
 from cowork.store.models import Location
@@ -64,7 +65,7 @@ async def _checked(transport: Transport, given: Mapping[str, Any]) -> dict[str, 
     if "url" in values:
         try:
             await transport.check(values["url"])
-        except UrlRefusedError as exc:
+        except OutboundRefusedError as exc:
             raise Problem.WEBHOOK_URL_REFUSED.error(exc.detail, reason=exc.reason) from exc
     return values
 

@@ -88,6 +88,29 @@ class Problem(Enum):
     )
     WEBHOOK_NOT_FOUND = (404, "Webhook endpoint not found", "No such endpoint of your locations.")
     WEBHOOK_DELIVERY_NOT_FOUND = (404, "Webhook delivery not found", "No such delivery here.")
+    DEVICE_NOT_FOUND = (404, "Device not found", "No such push device of yours.")
+    WEBPUSH_NOT_CONFIGURED = (404, "Web Push is not configured", "The server has no VAPID key.")
+    # -- push devices and notification preferences (docs/push.md) ----------------------------
+    PUSH_ENDPOINT_REFUSED = (
+        422,
+        "This push endpoint is not allowed",
+        "Pushes go only to public https hosts (and the allow-list); `reason` says why not.",
+    )
+    INVALID_PUSH_SUBSCRIPTION = (
+        422,
+        "The push subscription keys are not valid",
+        "`keys.p256dh` must be a P-256 public point and `keys.auth` 16 bytes, base64url.",
+    )
+    PUSH_CHANNEL_NOT_CONFIGURED = (
+        422,
+        "Push service not configured",
+        "This server does not deliver through that push service.",
+    )
+    INVALID_NOTIFICATION_PREFERENCES = (
+        422,
+        "Notification preferences are invalid",
+        "Quiet hours must start and end at different times; reminder lead 5-1440 minutes.",
+    )
     # -- booking rules -----------------------------------------------------------------------
     CONFLICT = (409, "Conflict", "The request conflicts with the resource's current state.")
     SLOT_TAKEN = (409, "The slot overlaps another booking", "Another live booking holds it.")

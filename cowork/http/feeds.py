@@ -12,6 +12,7 @@ from sanic import Blueprint, HTTPResponse, Request, empty, json, raw
 from cowork.accounts.tokens import Role
 from cowork.actions import feeds as feed_actions
 from cowork.actions.feeds import FeedOwner
+from cowork.config import NotifySettings
 from cowork.domain.calendar import token_hash
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_manager_of, require_role, require_user
@@ -35,7 +36,11 @@ class FeedOut(BaseModel):
 
 
 def public_base(request: Request) -> str:
-    """Where clients reach this API (behind HAProxy: the forwarded scheme and host)."""
+    """Where clients reach us: COWORK_PUBLIC_URL (as in e-mailed links and invitations, whose
+    UIDs feeds share), else the address this request came to."""
+    configured = services(request).settings.notify.public_url
+    if configured != NotifySettings().public_url:
+        return configured
     return f"{request.scheme}://{request.host}"
 
 

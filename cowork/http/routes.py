@@ -20,6 +20,7 @@ MODULES = (
     "notifications",
     "feeds",
     "webhooks",
+    "devices",
     "analytics",
     "admin",
     "web",

@@ -1,5 +1,7 @@
 """How webhook deliveries leave the node: the small interface the sender and the actions use,
-and its HTTP implementation behind the outbound-address guard."""
+and its HTTP implementation behind the outbound-address guard shared with push endpoints
+(`cowork.notify.outbound`: in production only https to public addresses, checked when a URL
+is registered and again at connect time)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,9 @@ from typing import Protocol
 
 import aiohttp
 
+from cowork.notify.outbound import OutboundGuard, OutboundRefusedError, guarded_session
+
 ERROR_LENGTH = 300
-
-
-class UrlRefusedError(ValueError):
-    """The URL may not be registered or contacted; `reason` is a stable word (loopback, …)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 class DeliveryFailedError(Exception):
@@ -30,26 +25,24 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
     async def check(self, url: str) -> None:
-        """Raise UrlRefusedError if deliveries may not go to `url`."""
+        """Raise OutboundRefusedError if deliveries may not go to `url`."""
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         """POST once (no redirects followed); the status code, or DeliveryFailedError."""
 
 
 class HttpTransport:
-    """aiohttp, one session per node; every address checked when registered and at connect."""
+    """aiohttp, one guarded session per node."""
 
-    def __init__(self, *, timeout: float, limit: int) -> None:
+    def __init__(self, guard: OutboundGuard, *, timeout: float, limit: int) -> None:
+        self._guard = guard
         self._timeout = timeout
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-            )
+            self._session = guarded_session(self._guard, limit=self._limit, timeout=self._timeout)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -57,22 +50,20 @@ class HttpTransport:
             self._session = None
 
     async def check(self, url: str) -> None:
-        if not url.startswith(("https://", "http://")):
-            raise UrlRefusedError("scheme", "only http or https URLs are allowed")
+        await self._guard.check(url)
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         await self.open()
         assert self._session is not None
         try:
-            await self.check(url)
             async with self._session.post(
                 url, data=body, headers=dict(headers), allow_redirects=False
             ) as response:
                 # The body is not read: a receiver's answer is its status (a long body would
                 # only cost us; the connection is closed instead of reused).
                 return response.status
-        except UrlRefusedError as exc:
-            raise DeliveryFailedError(f"refused: {exc.detail}") from exc
+        except OutboundRefusedError as exc:
+            raise DeliveryFailedError(f"refused ({exc.reason}): {exc.detail}") from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryFailedError(_describe(exc)) from exc
 

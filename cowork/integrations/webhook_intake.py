@@ -20,6 +20,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
 
 from cowork.clock import Clock
 from cowork.config import Settings
@@ -96,8 +97,16 @@ class WebhookIntake(Worker):
             log.warning("no NATS: webhook deliveries wait until a node with NATS logs them")
             return
         # The durable exists from the first start on, so no event published later is missed.
-        await self._bus.js.add_consumer(STREAM, consumer_config(self._consumer))
+        await self._ensure_consumer(self._bus.js)
         await super().start()
+
+    async def _ensure_consumer(self, js: JetStreamContext) -> None:
+        try:
+            await js.add_consumer(STREAM, consumer_config(self._consumer))
+        except BadRequestError as exc:
+            # An existing durable made with other limits (an older version): keep using it
+            # rather than refuse to start; its position in the stream is what matters.
+            log.warning("webhook consumer %s kept as it is: %s", self._consumer, exc)
 
     async def run(self) -> None:
         backoff = 0.0
@@ -128,7 +137,7 @@ class WebhookIntake(Worker):
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = self._bus.js
         await ensure_stream(js, self._settings)
-        await js.add_consumer(STREAM, consumer_config(self._consumer))
+        await self._ensure_consumer(js)
         return await js.pull_subscribe_bind(
             durable=self._consumer, stream=STREAM, name=self._consumer
         )

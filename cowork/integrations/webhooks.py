@@ -9,6 +9,7 @@ from cowork.integrations.transport import HttpTransport, Transport
 from cowork.integrations.webhook_intake import WebhookIntake
 from cowork.integrations.webhook_sender import DisableEndpoint, WebhookSender
 from cowork.metrics import Metrics
+from cowork.notify.outbound import OutboundGuard, OutboundPolicy
 from cowork.realtime.bus import Bus
 
 
@@ -24,7 +25,11 @@ class Webhooks:
         transport: Transport | None = None,
     ) -> None:
         w = settings.webhooks
-        self.transport = transport or HttpTransport(timeout=w.timeout_seconds, limit=w.concurrency)
+        self.transport = transport or HttpTransport(
+            OutboundGuard(OutboundPolicy.for_env(settings.is_production)),
+            timeout=w.timeout_seconds,
+            limit=w.concurrency,
+        )
         self.sender = WebhookSender(
             w, clock, self.transport, metrics, node_id=settings.node_id, disable=disable
         )

@@ -3,9 +3,13 @@ a manager of another location and a manager removed from the endpoint's location
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 
+from cowork.store.db import db
+from tests.e2e.nodes import JWT_SECRET, node_env, start_node
 from tests.factories import auth, make_location, make_user
 from tests.webhook_receiver import Receiver
 from tests.webhook_support import HOOKS, hooks_node, register
@@ -110,3 +114,51 @@ async def test_every_integration_operation_is_in_the_openapi_document(setup):
         assert methods <= set(paths[path]), (path, set(paths[path]))
         for method in methods:
             assert paths[path][method].get("summary"), (path, method)
+
+
+async def test_production_refuses_loopback_and_private_urls(orm, infra, tmp_path):
+    """Fails if a production server stores (and later POSTs to) an address inside its own
+    network, on registration or on a change: the SSRF an operator's URL could otherwise be.
+    The node is a real `cowork serve` process with COWORK_ENV=production (an in-process
+    production server would arm the stop watchdog of this test process)."""
+    node = start_node(
+        node_env(orm.database_url, infra.nats_url, COWORK_ENV="production"), "prod", tmp_path
+    )
+    try:
+        location = await make_location()
+        manager = await make_user("manager", managed=(location,))
+        staff = auth(replace(orm, jwt_secret=JWT_SECRET), manager)
+        body = {"events": ["booking.confirmed"], "location_ids": [location.id]}
+        async with httpx.AsyncClient(base_url=node.url, timeout=10) as http:
+            for url, reason in (
+                ("https://127.0.0.1:8443/hooks", "loopback"),
+                ("https://localhost/hooks", "loopback"),
+                ("https://[::1]/hooks", "loopback"),
+                ("https://[::ffff:10.0.0.7]/hooks", "private"),
+                ("https://10.1.2.3/hooks", "private"),
+                ("https://192.168.0.10/hooks", "private"),
+                ("https://169.254.169.254/latest/meta-data", "metadata"),
+                ("http://hooks.example.com/in", "scheme"),
+                ("https://user:pw@hooks.example.com/in", "malformed"),
+            ):
+                r = await http.post(HOOKS, json={**body, "url": url}, headers=staff)
+                assert r.status_code == 422, (url, r.text)
+                assert (r.json()["code"], r.json()["reason"]) == ("webhook_url_refused", reason)
+            listed = await http.get(HOOKS, headers=staff)
+            assert listed.status_code == 200 and listed.json()["items"] == []
+            # An endpoint made before (no DNS here to register a public name): its URL cannot
+            # be changed to an inside address either.
+            hook_id = await db().execute_query_dict(
+                "INSERT INTO webhook_endpoints (owner_id, url, events, location_ids, secret)"
+                " VALUES ($1, 'https://hooks.example.com/in', '{booking.confirmed}', $2, 'whsec_x')"
+                " RETURNING id",
+                [manager.id, [location.id]],
+            )
+            url = f"{HOOKS}/{hook_id[0]['id']}"
+            r = await http.patch(url, json={"url": "https://10.0.0.1/in"}, headers=staff)
+            assert r.status_code == 422 and r.json()["reason"] == "private"
+            assert (await http.get(url, headers=staff)).json()[
+                "url"
+            ] == "https://hooks.example.com/in"
+    finally:
+        node.stop()

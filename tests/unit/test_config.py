@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cowork.config import ConfigError, Environment, Settings, WebhookSettings
+from cowork.config import ConfigError, Environment, NotifySettings, Settings, WebhookSettings
 
 
 def test_defaults_come_from_the_design():
@@ -107,6 +107,31 @@ def every_field_changed() -> Settings:
             concurrency=3,
             retention_days=7,
         ),
+        notify=every_notify_field_changed(),
+    )
+
+
+def every_notify_field_changed() -> NotifySettings:
+    """Notification settings in which every field with a variable differs from its default."""
+    return NotifySettings(
+        public_url="https://cowork.example",
+        vapid_private_key="vapid-key",
+        vapid_subject="mailto:ops@cowork.example",
+        push_hosts=("fcm.googleapis.com", "*.push.apple.com"),
+        fcm_credentials_file="/run/fcm.json",
+        fcm_api_base="http://127.0.0.1:9001",
+        apns_key_file="/run/AuthKey.p8",
+        apns_key_id="KID",
+        apns_team_id="TEAM",
+        apns_topic="dev.cowork.app",
+        apns_host="https://api.sandbox.push.apple.com",
+        smtp_host="smtp.example.com",
+        smtp_port=465,
+        smtp_tls="tls",
+        smtp_user="mailer",
+        smtp_password="mail-secret",
+        mail_from="cowork <no-reply@cowork.example>",
+        concurrency=4,
     )
 
 

@@ -1,0 +1,1 @@
+"""Delivery of notifications: Web Push, FCM, APNs and e-mail, fed by JetStream."""
