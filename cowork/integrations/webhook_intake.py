@@ -119,6 +119,11 @@ class WebhookIntake(Worker):
                 try:
                     messages = await psub.fetch(batch=BATCH, timeout=FETCH_SECONDS)
                 except (TimeoutError, nats.errors.TimeoutError):
+                    # nats-py turns a cancel that lands during the fetch into its timeout:
+                    # honour it here, or the node waits for the supervisor to cancel again.
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError from None
                     continue
                 for msg in messages:
                     await self._handle(msg)
