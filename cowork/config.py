@@ -104,6 +104,7 @@ class Settings:
     cluster_node_port_base: int = 8100
     haproxy_binary: str = ""
     haproxy_config: Path = REPOSITORY_HAPROXY_CFG
+    webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @classmethod
@@ -177,6 +178,7 @@ class Settings:
             ),
             haproxy_binary=environ.get("COWORK_HAPROXY", d.haproxy_binary),
             haproxy_config=Path(environ.get("COWORK_HAPROXY_CFG") or d.haproxy_config),
+            webhooks=WebhookSettings.read(environ),
             notify=NotifySettings.read(environ),
         )
         return settings
@@ -222,11 +224,13 @@ class Settings:
             "COWORK_CLUSTER_NODE_PORT_BASE": str(self.cluster_node_port_base),
             "COWORK_HAPROXY": self.haproxy_binary,
             "COWORK_HAPROXY_CFG": str(self.haproxy_config),
+            **self.webhooks.to_env(),
             **self.notify.to_env(),
         }
 
     def checked(self) -> Settings:
         """Refuse unsafe production settings; in dev/test fill a missing JWT secret."""
+        self.webhooks.checked()
         self.notify.checked()
         if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 16:
             if self.env is Environment.PRODUCTION:
@@ -243,6 +247,11 @@ class Settings:
     def presence_key(self) -> bytes:
         """Signs kiosk presence codes and booking PINs (derived: never the JWT key itself)."""
         return hashlib.sha256(b"cowork-presence:" + self.jwt_secret.encode()).digest()
+
+    @property
+    def feed_key(self) -> bytes:
+        """Derives calendar feed tokens (cowork.domain.calendar; never the JWT key itself)."""
+        return hashlib.sha256(b"cowork-calendar-feed:" + self.jwt_secret.encode()).digest()
 
     @property
     def is_production(self) -> bool:
@@ -266,6 +275,60 @@ def _list(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tu
     if raw is None:
         return default
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Outgoing webhooks (cowork/integrations, docs/webhooks.md)."""
+
+    # A failed delivery waits base * 2^(n-1) (capped) before try n+1, and is given up once the
+    # next try would fall after the window; an endpoint failing a whole window is disabled.
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 6 * 3600.0
+    retry_window_seconds: float = 3 * 24 * 3600.0
+    timeout_seconds: float = 10.0  # per request; a slower receiver counts as failed
+    concurrency: int = 16  # requests in flight per node
+    retention_days: int = 30  # the delivery log (and what a range replay can reach)
+    poll_seconds: float = 1.0  # how often a node looks for due retries and replays
+    lease_seconds: float = 60.0  # a node that dies mid-send frees its deliveries after this
+    consumer: str = "cowork-webhooks"  # the JetStream durable every node pulls from
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str]) -> WebhookSettings:
+        d = cls()
+        return cls(
+            retry_base_seconds=_float(
+                environ, "COWORK_WEBHOOK_RETRY_BASE_SECONDS", d.retry_base_seconds
+            ),
+            retry_max_seconds=_float(
+                environ, "COWORK_WEBHOOK_RETRY_MAX_SECONDS", d.retry_max_seconds
+            ),
+            retry_window_seconds=_float(
+                environ, "COWORK_WEBHOOK_RETRY_WINDOW_SECONDS", d.retry_window_seconds
+            ),
+            timeout_seconds=_float(environ, "COWORK_WEBHOOK_TIMEOUT_SECONDS", d.timeout_seconds),
+            concurrency=_int(environ, "COWORK_WEBHOOK_CONCURRENCY", d.concurrency),
+            retention_days=_int(environ, "COWORK_WEBHOOK_RETENTION_DAYS", d.retention_days),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        return {
+            "COWORK_WEBHOOK_RETRY_BASE_SECONDS": str(self.retry_base_seconds),
+            "COWORK_WEBHOOK_RETRY_MAX_SECONDS": str(self.retry_max_seconds),
+            "COWORK_WEBHOOK_RETRY_WINDOW_SECONDS": str(self.retry_window_seconds),
+            "COWORK_WEBHOOK_TIMEOUT_SECONDS": str(self.timeout_seconds),
+            "COWORK_WEBHOOK_CONCURRENCY": str(self.concurrency),
+            "COWORK_WEBHOOK_RETENTION_DAYS": str(self.retention_days),
+        }
+
+    def checked(self) -> WebhookSettings:
+        if self.concurrency < 1:
+            raise ConfigError("COWORK_WEBHOOK_CONCURRENCY must be at least 1")
+        if self.retry_base_seconds <= 0 or self.timeout_seconds <= 0:
+            raise ConfigError("webhook retry base and timeout must be positive")
+        if self.retention_days < 1:
+            raise ConfigError("COWORK_WEBHOOK_RETENTION_DAYS must be at least 1")
+        return self
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

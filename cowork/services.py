@@ -6,10 +6,11 @@ reverse, and `quiesce` (before the HTTP server stops) lets go of clients and fin
 commands first:
 
     start: database → bus → hub → relay → presence → notices → control → actors → timer →
-           refunds
+           refunds → webhooks
     quiesce (reverse): refunds · timer stops · actors finish mailboxes · presence leaves ·
                        hub ends every stream
-    stop (reverse): refund retrier, gateway · relay publishes what is left · hub · bus · db
+    stop (reverse): webhook intake, sender · refund retrier, gateway · relay publishes what is
+                    left · hub · bus · db
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from nats.aio.msg import Msg
 
 from cowork.accounts.epochs import UserStates
 from cowork.accounts.throttle import AttemptThrottle
+from cowork.actions import webhooks as webhook_actions
 from cowork.actors.registry import ActorRegistry
 from cowork.actors.space import SpaceActor, SpaceTiming
 from cowork.actors.timer import TimerActor
 from cowork.clock import Clock
 from cowork.config import Settings
+from cowork.integrations.webhooks import Webhooks
 from cowork.metrics import Metrics
 from cowork.payments.context import Payments
 from cowork.payments.refunds import RefundRetrier
@@ -64,6 +67,7 @@ class Services:
     registration_throttle: AttemptThrottle  # registrations per address
     users: UserStates
     reads: ReadCache  # floor and catalogue answers, good until the node hears of a change
+    webhooks: Webhooks
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
     draining: bool = False
@@ -106,6 +110,7 @@ class Services:
             Stage("actors", quiesce=self.registry.stop),
             Stage("timer", start=self.timer.start, quiesce=self.timer.stop),
             Stage("refunds", start=self.refunds.start, stop=self._stop_refunds),
+            Stage("webhooks", start=self.webhooks.start, stop=self.webhooks.stop),
         ]
 
     async def start(self) -> None:
@@ -217,6 +222,12 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     metrics.mailbox_depth.set_function(registry.mailbox_depth)
     timer = TimerActor(registry, clock, metrics, max_sleep=settings.timer_max_sleep_seconds)
     payments = Payments(settings, registry, relay.wake)
+
+    async def disable_endpoint(endpoint_id: int, reason: str) -> None:
+        assert services is not None
+        await webhook_actions.disable_endpoint(services, endpoint_id, reason)
+
+    webhooks = Webhooks(settings, clock, bus, metrics, disable=disable_endpoint)
     services = Services(
         settings=settings,
         clock=clock,
@@ -235,5 +246,6 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         ),
         users=UserStates(),
         reads=ReadCache(clock, timedelta(seconds=settings.read_cache_seconds)),
+        webhooks=webhooks,
     )
     return services

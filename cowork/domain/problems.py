@@ -91,6 +91,13 @@ class Problem(Enum):
     KIOSK_NOT_FOUND = (404, "Kiosk not found", "No such kiosk.")
     USER_NOT_FOUND = (404, "User not found", "No such user.")
     NOTIFICATION_NOT_FOUND = (404, "Notification not found", "No such notification of yours.")
+    CALENDAR_FEED_NOT_FOUND = (
+        404,
+        "Calendar feed not found",
+        "The feed's URL was rotated or revoked, or its owner lost access to what it shows.",
+    )
+    WEBHOOK_NOT_FOUND = (404, "Webhook endpoint not found", "No such endpoint of your locations.")
+    WEBHOOK_DELIVERY_NOT_FOUND = (404, "Webhook delivery not found", "No such delivery here.")
     DEVICE_NOT_FOUND = (404, "Device not found", "No such push device of yours.")
     WEBPUSH_NOT_CONFIGURED = (404, "Web Push is not configured", "The server has no VAPID key.")
     # -- push devices and notification preferences (docs/push.md) ----------------------------
@@ -223,6 +230,24 @@ class Problem(Enum):
     UNKNOWN_AMENITY = (422, "Unknown amenity", "No amenity has this code.")
     UNKNOWN_LOCATION = (422, "Unknown location", "A location id in the body names no location.")
     AMENITY_EXISTS = (409, "Amenity exists", "Another amenity has this code.")
+    # -- integrations ------------------------------------------------------------------------
+    WEBHOOK_URL_REFUSED = (
+        422,
+        "Webhook URL refused",
+        "Only https to public addresses in production (no loopback, private or metadata "
+        "addresses, no credentials in the URL); `reason` says which rule.",
+    )
+    UNKNOWN_WEBHOOK_EVENT = (
+        422,
+        "Unknown webhook event",
+        "`unknown` lists the names that are not webhook event types (docs/webhooks.md).",
+    )
+    WEBHOOK_DISABLED = (
+        409,
+        "Webhook endpoint disabled",
+        "Enable the endpoint (PATCH `enabled: true`) before replaying deliveries to it.",
+    )
+    INVALID_REPLAY_RANGE = (422, "Invalid replay range", "`since` must be before `until`.")
     # -- accounts ----------------------------------------------------------------------------
     EMAIL_TAKEN = (409, "An account with this email already exists", "Log in instead.")
     CURRENT_PASSWORD_REQUIRED = (

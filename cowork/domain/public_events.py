@@ -45,8 +45,9 @@ PUBLIC_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 
-# Events only their member sees (money, reminders, their waitlist and series): no public
-# row at all. A waitlist offer's slot is announced publicly as `booking.held`.
+# Events only their member sees (money, reminders, their waitlist and series, an operator's
+# own integrations): no public row at all. A waitlist offer's slot is announced publicly as
+# `booking.held`.
 PERSONAL_ONLY = frozenset(
     {
         "booking.refunded",
@@ -54,6 +55,7 @@ PERSONAL_ONLY = frozenset(
         "waitlist.offer",
         "series.created",
         "series.cancelled",
+        "webhook.disabled",
     }
 )
 

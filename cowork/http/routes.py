@@ -21,6 +21,8 @@ MODULES = (
     "streams",
     "kiosks",
     "notifications",
+    "feeds",
+    "webhooks",
     "devices",
     "analytics",
     "admin",

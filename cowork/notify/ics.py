@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
+from cowork.domain.calendar import booking_uid, sequence
+
 PRODID = "-//cowork//bookings//EN"
 
 
@@ -31,7 +33,7 @@ def booking_calendar(
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = Event()
-    event.add("uid", f"booking-{booking_id}@{host}")
+    event.add("uid", booking_uid(booking_id, host))
     event.add("dtstamp", stamp)
     event.add("dtstart", start)
     event.add("dtend", end)
@@ -40,7 +42,8 @@ def booking_calendar(
     event.add("description", description)
     event.add("url", url)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    # The stamp orders versions of the same booking: later mail, higher sequence.
-    event.add("sequence", int(stamp.timestamp()) // 60 % 2**31)
+    # The stamp orders versions of the same booking: later mail, higher sequence (on the same
+    # scale as calendar feeds, which share the UID).
+    event.add("sequence", sequence(stamp))
     cal.add_component(event)
     return cal.to_ical()

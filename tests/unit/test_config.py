@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cowork.config import ConfigError, Environment, NotifySettings, Settings
+from cowork.config import ConfigError, Environment, NotifySettings, Settings, WebhookSettings
 
 
 def test_defaults_come_from_the_design():
@@ -99,6 +99,14 @@ def every_field_changed() -> Settings:
         cluster_node_port_base=9100,
         haproxy_binary="/usr/sbin/haproxy",
         haproxy_config=Path("/etc/haproxy/cowork.cfg"),
+        webhooks=WebhookSettings(
+            retry_base_seconds=1.5,
+            retry_max_seconds=60.0,
+            retry_window_seconds=3600.0,
+            timeout_seconds=2.5,
+            concurrency=3,
+            retention_days=7,
+        ),
         notify=every_notify_field_changed(),
     )
 
@@ -201,3 +209,17 @@ def test_read_does_not_check_but_from_env_does():
     assert unchecked.database_url == ""
     with pytest.raises(ConfigError):
         unchecked.checked()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("COWORK_WEBHOOK_CONCURRENCY", "0"),
+        ("COWORK_WEBHOOK_RETRY_BASE_SECONDS", "0"),
+        ("COWORK_WEBHOOK_RETENTION_DAYS", "0"),
+    ],
+)
+def test_webhook_settings_that_cannot_work_are_refused(name, value):
+    """Fails if a node starts with webhooks that could never send or retry."""
+    with pytest.raises(ConfigError):
+        Settings.from_env({"COWORK_ENV": "dev", "DATABASE_URL": "x", name: value})

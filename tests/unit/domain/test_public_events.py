@@ -27,6 +27,7 @@ EMITTED = {
     "series.cancelled",
     "space.updated",
     "location.updated",
+    "webhook.disabled",
 }
 SECRETS = {
     "user_id": 7,

@@ -1,0 +1,1 @@
+"""Integrations with other systems: calendar feeds and operators' outgoing webhooks."""
