@@ -10,7 +10,8 @@ from typing import Protocol
 
 import aiohttp
 
-from cowork.notify.outbound import OutboundGuard, OutboundRefusedError, guarded_session
+from cowork.notify.guarded_http import guarded_session
+from cowork.notify.outbound import OutboundGuard, OutboundRefusedError
 
 ERROR_LENGTH = 300
 
