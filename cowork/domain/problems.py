@@ -119,7 +119,7 @@ class Problem(Enum):
     INVALID_NOTIFICATION_PREFERENCES = (
         422,
         "Notification preferences are invalid",
-        "Quiet hours must start and end at different times; reminder lead 5-1440 minutes.",
+        "Quiet hours must start and end at different times, as local times (no offset).",
     )
     # -- booking rules -----------------------------------------------------------------------
     CONFLICT = (409, "Conflict", "The request conflicts with the resource's current state.")

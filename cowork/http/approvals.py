@@ -7,8 +7,9 @@ from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.actors.commands import Approve, Decline
 from cowork.domain.policy import CANCEL_NOTE_MAX
+from cowork.domain.problems import Problem
 from cowork.http.auth import require_manager_of, require_role
-from cowork.http.bookings import BookingPage, requester_for
+from cowork.http.bookings import ON_BOOKING, BookingPage, requester_for
 from cowork.http.context import services
 from cowork.http.docs import doc
 from cowork.http.idempotency import idempotent
@@ -27,6 +28,7 @@ from cowork.store.bookings import BookingJson, BookingRow, pending_approvals
 
 bp = Blueprint("approvals", url_prefix="/api/v1/manage")
 TAG = "manage"
+DECISION_PROBLEMS = (*ON_BOOKING, Problem.FORBIDDEN, Problem.INVALID_TRANSITION)
 
 
 class DeclineBody(Body):
@@ -42,7 +44,7 @@ class DeclineBody(Body):
     tag=TAG,
     query=PageParams,
     response=BookingPage,
-    errors=(400, 403, 404, 422),
+    errors=(Problem.FORBIDDEN,),
 )
 async def pending(request: Request, location_id: int) -> HTTPResponse:
     require_role(request, *STAFF)
@@ -59,7 +61,8 @@ async def pending(request: Request, location_id: int) -> HTTPResponse:
     "Approve a request: a paid space's becomes a hold to pay, a free one is booked",
     tag=TAG,
     response=BookingJson,
-    errors=(403, 404, 409, 503),
+    idempotent=True,
+    errors=DECISION_PROBLEMS,
 )
 @idempotent
 async def approve(request: Request, space_id: int, booking_id: int) -> HTTPResponse:
@@ -75,8 +78,10 @@ async def approve(request: Request, space_id: int, booking_id: int) -> HTTPRespo
     "Decline a request (its member is told, with the note)",
     tag=TAG,
     body=DeclineBody,
+    body_required=False,
     response=BookingJson,
-    errors=(403, 404, 409, 503),
+    idempotent=True,
+    errors=DECISION_PROBLEMS,
 )
 @idempotent
 async def decline(request: Request, space_id: int, booking_id: int) -> HTTPResponse:

@@ -162,7 +162,13 @@ def _optional_body(request: Request, model: type[Body]) -> Any:
     status=201,
     idempotent=True,
     links=BOOKING_LINKS,
-    errors=(*SLOT_PROBLEMS, Problem.SLOT_TAKEN, Problem.SPACE_INACTIVE, *ACTOR_PROBLEMS),
+    errors=(
+        *SLOT_PROBLEMS,
+        Problem.SLOT_TAKEN,
+        Problem.SPACE_INACTIVE,
+        Problem.QUOTA_EXCEEDED,
+        *ACTOR_PROBLEMS,
+    ),
 )
 @idempotent
 async def place_hold(request: Request, space_id: int) -> HTTPResponse:
@@ -237,6 +243,7 @@ async def check_in(request: Request, space_id: int, booking_id: int) -> HTTPResp
         Problem.SPACE_INACTIVE,
         Problem.INVALID_TRANSITION,
         Problem.RESCHEDULE_COSTS_MORE,
+        Problem.QUOTA_EXCEEDED,
     ),
 )
 @idempotent

@@ -6,15 +6,20 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.actions import devices as actions
-from cowork.domain.notifications import Kind, Preferences
+from cowork.domain.notifications import (
+    MAX_REMINDER_LEAD,
+    MIN_REMINDER_LEAD,
+    Kind,
+    Preferences,
+)
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.context import services
-from cowork.http.docs import Auth, doc
+from cowork.http.docs import Auth, Link, Out, doc
 from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
 from cowork.notify.access import vapid_public_key
 from cowork.store import notify as store
@@ -70,7 +75,7 @@ class DeviceIn(Body):
         return NewDevice(self.kind, self.token, topic=self.topic, locale=self.locale)
 
 
-class DeviceOut(BaseModel):
+class DeviceOut(Out):
     id: int
     kind: str
     hint: str  # the push service's host, or the token's last characters
@@ -81,7 +86,7 @@ class DeviceOut(BaseModel):
     last_success_at: datetime | None
 
 
-class DevicePage(BaseModel):
+class DevicePage(Out):
     items: list[DeviceOut]
     next_cursor: str | None
 
@@ -91,17 +96,35 @@ class QuietHoursIn(Body):
     end: time
 
 
-class PreferencesIO(Body):
+ReminderLead = Annotated[int, Field(ge=MIN_REMINDER_LEAD, le=MAX_REMINDER_LEAD)]
+
+
+class PreferencesIn(Body):
     push: list[Kind] = Field(max_length=len(Kind))
     email: list[Kind] = Field(max_length=len(Kind))
-    reminder_lead_minutes: int
+    reminder_lead_minutes: ReminderLead
     quiet_hours: QuietHoursIn | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
     locale: Literal["en", "it"] = "en"
     urgent_during_quiet_hours: bool = True
 
 
-class VapidKey(BaseModel):
+class QuietHoursOut(Out):
+    start: time
+    end: time
+
+
+class PreferencesOut(Out):
+    push: list[Kind]
+    email: list[Kind]
+    reminder_lead_minutes: int
+    quiet_hours: QuietHoursOut | None
+    timezone: str | None
+    locale: Literal["en", "it"]
+    urgent_during_quiet_hours: bool
+
+
+class VapidKey(Out):
     public_key: str
 
 
@@ -121,11 +144,11 @@ def device_body(d: store.DeviceRow | PushDevice) -> dict[str, Any]:
 
 def preferences_body(p: Preferences) -> dict[str, Any]:
     quiet = p.quiet_hours
-    return PreferencesIO(
+    return PreferencesOut(
         push=sorted(p.push),
         email=sorted(p.email),
         reminder_lead_minutes=p.reminder_lead_minutes,
-        quiet_hours=QuietHoursIn(start=quiet.start, end=quiet.end) if quiet else None,
+        quiet_hours=QuietHoursOut(start=quiet.start, end=quiet.end) if quiet else None,
         timezone=p.timezone,
         locale="it" if p.locale == "it" else "en",
         urgent_during_quiet_hours=p.urgent_during_quiet_hours,
@@ -139,6 +162,15 @@ def preferences_body(p: Preferences) -> dict[str, Any]:
     body=DeviceIn,
     response=DeviceOut,
     status=201,
+    also=(200,),
+    links={
+        "delete": Link("devices_remove", {"device_id": "$response.body#/id"}, "Stop pushing to it"),
+    },
+    errors=(
+        Problem.PUSH_CHANNEL_NOT_CONFIGURED,
+        Problem.PUSH_ENDPOINT_REFUSED,
+        Problem.INVALID_PUSH_SUBSCRIPTION,
+    ),
 )
 async def register(request: Request) -> HTTPResponse:
     principal = require_user(request)
@@ -168,17 +200,23 @@ async def remove(request: Request, device_id: int) -> HTTPResponse:
 
 
 @bp.get("/api/v1/me/notification-preferences")
-@doc("Which notifications reach me, how, and when not", tag=TAG, response=PreferencesIO)
+@doc("Which notifications reach me, how, and when not", tag=TAG, response=PreferencesOut)
 async def get_preferences(request: Request) -> HTTPResponse:
     principal = require_user(request)
     return json(preferences_body(await store.get_preferences(principal.user_id)))
 
 
 @bp.put("/api/v1/me/notification-preferences")
-@doc("Replace my notification preferences", tag=TAG, body=PreferencesIO, response=PreferencesIO)
+@doc(
+    "Replace my notification preferences",
+    tag=TAG,
+    body=PreferencesIn,
+    response=PreferencesOut,
+    errors=(Problem.INVALID_NOTIFICATION_PREFERENCES, Problem.INVALID_TIMEZONE),
+)
 async def put_preferences(request: Request) -> HTTPResponse:
     principal = require_user(request)
-    body = parse_body(request, PreferencesIO)
+    body = parse_body(request, PreferencesIn)
     quiet = body.quiet_hours
     prefs = await actions.set_preferences(
         services(request),

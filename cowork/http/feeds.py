@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
 from sanic import Blueprint, HTTPResponse, Request, empty, json, raw
 
 from cowork.accounts.tokens import Role
@@ -17,7 +16,7 @@ from cowork.domain.calendar import token_hash
 from cowork.domain.problems import Problem
 from cowork.http.auth import require_manager_of, require_role, require_user
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Out, doc
 from cowork.integrations.feeds import feed_document
 from cowork.store import catalogue
 from cowork.store.feeds import FeedRow, feed_for_token
@@ -29,7 +28,7 @@ MAX_TOKEN_LENGTH = 64
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class FeedOut(BaseModel):
+class FeedOut(Out):
     url: str
     created_at: datetime
     last_fetched_at: datetime | None
@@ -93,7 +92,7 @@ async def revoke_my_feed(request: Request) -> HTTPResponse:
     "A space's calendar feed URL for me (staff of its location)",
     tag=TAG,
     response=FeedOut,
-    errors=(403, 404),
+    errors=(Problem.FORBIDDEN,),
 )
 async def space_feed(request: Request, space_id: int) -> HTTPResponse:
     node = services(request)
@@ -102,7 +101,7 @@ async def space_feed(request: Request, space_id: int) -> HTTPResponse:
 
 
 @bp.post("/api/v1/manage/spaces/<space_id:int>/calendar-feed/rotate")
-@doc("Replace my feed URL of a space", tag=TAG, response=FeedOut, errors=(403, 404))
+@doc("Replace my feed URL of a space", tag=TAG, response=FeedOut, errors=(Problem.FORBIDDEN,))
 async def rotate_space_feed(request: Request, space_id: int) -> HTTPResponse:
     node = services(request)
     owner = await _space(request, space_id)
@@ -110,19 +109,15 @@ async def rotate_space_feed(request: Request, space_id: int) -> HTTPResponse:
 
 
 @bp.delete("/api/v1/manage/spaces/<space_id:int>/calendar-feed")
-@doc("Revoke my feed URL of a space", tag=TAG, status=204, errors=(403, 404))
+@doc("Revoke my feed URL of a space", tag=TAG, status=204, errors=(Problem.FORBIDDEN,))
 async def revoke_space_feed(request: Request, space_id: int) -> HTTPResponse:
     await feed_actions.revoke_feed(services(request), await _space(request, space_id))
     return empty()
 
 
+# Not an API operation (no @doc, docs/api.md): calendar applications subscribe to the URL
+# as given; the token in it is the only credential.
 @bp.get("/ical/<name:str>")
-@doc(
-    "A calendar feed (text/calendar); the URL's token is its only credential",
-    tag=TAG,
-    auth=False,
-    errors=(404,),
-)
 async def ical(request: Request, name: str) -> HTTPResponse:
     token = name.removesuffix(".ics")
     feed = None

@@ -41,12 +41,13 @@ M = TypeVar("M", bound=Model)
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
-MAX_ID = INT32_MAX  # ids are int4 except bookings, notifications, series, waitlist (int8)
+MAX_ID = INT32_MAX  # ids are int4 except bookings, notifications, series, waitlist,
+# webhook deliveries (int8)
 YEAR_PATTERN = r"^20[0-9]{2}-"  # the years 2000-2099, as written
 
 # -- path ids ---------------------------------------------------------------------------------
 
-_BIGINT_IDS = frozenset({"booking_id", "notification_id", "series_id", "entry_id"})
+_BIGINT_IDS = frozenset({"booking_id", "notification_id", "series_id", "entry_id", "delivery_id"})
 _PATH_ID_PROBLEMS = {
     "booking_id": Problem.BOOKING_NOT_FOUND,
     "space_id": Problem.SPACE_NOT_FOUND,
@@ -57,6 +58,9 @@ _PATH_ID_PROBLEMS = {
     "notification_id": Problem.NOTIFICATION_NOT_FOUND,
     "series_id": Problem.SERIES_NOT_FOUND,
     "entry_id": Problem.WAITLIST_ENTRY_NOT_FOUND,
+    "device_id": Problem.DEVICE_NOT_FOUND,
+    "endpoint_id": Problem.WEBHOOK_NOT_FOUND,
+    "delivery_id": Problem.WEBHOOK_DELIVERY_NOT_FOUND,
 }
 
 

@@ -6,18 +6,21 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.actors.commands import CancelSeries, PlaceSeries
 from cowork.domain.policy import CANCEL_NOTE_MAX, ChosenReason
+from cowork.domain.problems import Problem
 from cowork.domain.recurrence import MAX_DURATION_MINUTES, Recurrence, SeriesMode, SeriesScope
 from cowork.http.bookings import requester_for
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import ACTOR_PROBLEMS, Link, Out, doc
 from cowork.http.idempotency import idempotent
 from cowork.http.parsing import (
+    BigId,
     Body,
+    LocalDate,
     PageParams,
     decode_cursor,
     encode_cursor,
@@ -40,7 +43,7 @@ class SeriesBody(Body):
         description="RFC 5545 RRULE: FREQ=WEEKLY|DAILY, INTERVAL, BYDAY, and COUNT or UNTIL "
         "(UNTIL in UTC with Z, else the location's time), e.g. FREQ=WEEKLY;BYDAY=MO,WE;COUNT=8",
     )
-    first_date: date = Field(description="The local date the series starts from (DTSTART)")
+    first_date: LocalDate = Field(description="The local date the series starts from (DTSTART)")
     start_time: str = Field(pattern=HHMM, description="Local wall-clock start, HH:MM")
     duration_minutes: int = Field(ge=1, le=MAX_DURATION_MINUTES)
     mode: SeriesMode = SeriesMode.ALL_OR_NOTHING
@@ -52,21 +55,21 @@ class SeriesBody(Body):
 
 class SeriesCancelBody(Body):
     scope: SeriesScope
-    booking_id: int | None = Field(
-        None, ge=1, le=2**53, description="The occurrence `one` / `following` start from"
+    booking_id: BigId | None = Field(
+        None, description="The occurrence `one` / `following` start from"
     )
     reason: ChosenReason | None = None
     note: str | None = Field(None, max_length=CANCEL_NOTE_MAX)
 
 
-class OccurrenceOut(BaseModel):
+class OccurrenceOut(Out):
     start: datetime
     end: datetime
     outcome: str = Field(description="`booked`, or the problem code that refused it")
     booking: BookingJson | None
 
 
-class SeriesOut(BaseModel):
+class SeriesOut(Out):
     id: int
     space_id: int
     location_id: int
@@ -81,12 +84,12 @@ class SeriesOut(BaseModel):
     occurrences: list[OccurrenceOut]
 
 
-class SeriesPage(BaseModel):
+class SeriesPage(Out):
     items: list[SeriesOut]
     next_cursor: str | None
 
 
-class CancelledOccurrence(BaseModel):
+class CancelledOccurrence(Out):
     booking_id: int
     start: datetime
     end: datetime
@@ -94,10 +97,20 @@ class CancelledOccurrence(BaseModel):
     refund_cents: int
 
 
-class SeriesCancelOut(BaseModel):
+class SeriesCancelOut(Out):
     series_id: int
     scope: SeriesScope
     cancelled: list[CancelledOccurrence]
+
+
+SERIES_LINKS = {
+    "get": Link("series_detail", {"series_id": "$response.body#/id"}, "Read it"),
+    "cancel": Link(
+        "series_cancel",
+        {"space_id": "$response.body#/space_id", "series_id": "$response.body#/id"},
+        "Cancel occurrences",
+    ),
+}
 
 
 @bp.post("/spaces/<space_id:int>/series")
@@ -108,7 +121,15 @@ class SeriesCancelOut(BaseModel):
     body=SeriesBody,
     response=SeriesOut,
     status=201,
-    errors=(404, 409, 503),
+    idempotent=True,
+    links=SERIES_LINKS,
+    errors=(
+        Problem.INVALID_RECURRENCE,
+        Problem.SERIES_NOT_BOOKED,
+        Problem.QUOTA_EXCEEDED,
+        Problem.SPACE_INACTIVE,
+        *ACTOR_PROBLEMS,
+    ),
 )
 @idempotent
 async def create(request: Request, space_id: int) -> HTTPResponse:
@@ -126,7 +147,13 @@ async def create(request: Request, space_id: int) -> HTTPResponse:
     tag=TAG,
     body=SeriesCancelBody,
     response=SeriesCancelOut,
-    errors=(404, 409, 503),
+    idempotent=True,
+    errors=(
+        Problem.BOOKING_NOT_FOUND,
+        Problem.INVALID_TRANSITION,
+        Problem.BOOKING_CHANGED,
+        *ACTOR_PROBLEMS,
+    ),
 )
 @idempotent
 async def cancel(request: Request, space_id: int, series_id: int) -> HTTPResponse:
@@ -149,7 +176,6 @@ async def cancel(request: Request, space_id: int, series_id: int) -> HTTPRespons
     "A series with every occurrence (its member, the location's managers, admins)",
     tag=TAG,
     response=SeriesOut,
-    errors=(404,),
 )
 async def detail(request: Request, series_id: int) -> HTTPResponse:
     requester = await requester_for(request)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.actors.commands import AcceptOffer, JoinWaitlist, LeaveWaitlist
+from cowork.domain.problems import Problem
 from cowork.domain.waitlist import EntryStatus
 from cowork.http.auth import require_user
 from cowork.http.bookings import SlotBody, requester_for
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import ACTOR_PROBLEMS, SLOT_PROBLEMS, Link, Out, doc
 from cowork.http.idempotency import idempotent
 from cowork.http.parsing import (
     PageParams,
@@ -29,7 +30,7 @@ bp = Blueprint("waitlist", url_prefix="/api/v1")
 TAG = "waitlist"
 
 
-class EntryOut(BaseModel):
+class EntryOut(Out):
     id: int
     space_id: int
     location_id: int
@@ -41,9 +42,23 @@ class EntryOut(BaseModel):
     created_at: datetime
 
 
-class EntryPage(BaseModel):
+class EntryPage(Out):
     items: list[EntryOut]
     next_cursor: str | None
+
+
+def _on_entry(target: str, description: str) -> Link:
+    return Link(
+        target,
+        {"space_id": "$response.body#/space_id", "entry_id": "$response.body#/id"},
+        description,
+    )
+
+
+ENTRY_LINKS = {
+    "leave": _on_entry("waitlist_leave", "Leave the waitlist"),
+    "accept": _on_entry("waitlist_accept", "Take the offer once it is made"),
+}
 
 
 @bp.post("/spaces/<space_id:int>/waitlist")
@@ -54,7 +69,16 @@ class EntryPage(BaseModel):
     body=SlotBody,
     response=EntryOut,
     status=201,
-    errors=(404, 409, 503),
+    idempotent=True,
+    links=ENTRY_LINKS,
+    errors=(
+        *SLOT_PROBLEMS,
+        Problem.SPACE_INACTIVE,
+        Problem.SLOT_AVAILABLE,
+        Problem.ALREADY_WAITING,
+        Problem.WAITLIST_FULL,
+        *ACTOR_PROBLEMS,
+    ),
 )
 @idempotent
 async def join(request: Request, space_id: int) -> HTTPResponse:
@@ -71,7 +95,7 @@ async def join(request: Request, space_id: int) -> HTTPResponse:
     "Leave the waitlist; an open offer is declined and passes to the next member",
     tag=TAG,
     status=204,
-    errors=(404, 409, 503),
+    errors=(Problem.BOOKING_CHANGED, *ACTOR_PROBLEMS),
 )
 async def leave(request: Request, space_id: int, entry_id: int) -> HTTPResponse:
     requester = await requester_for(request)
@@ -84,7 +108,13 @@ async def leave(request: Request, space_id: int, entry_id: int) -> HTTPResponse:
     "Take a free offered slot (a paid one is taken by paying its held booking)",
     tag=TAG,
     response=BookingJson,
-    errors=(404, 409, 503),
+    idempotent=True,
+    errors=(
+        Problem.OFFER_NOT_OPEN,
+        Problem.OFFER_NEEDS_PAYMENT,
+        Problem.BOOKING_CHANGED,
+        *ACTOR_PROBLEMS,
+    ),
 )
 @idempotent
 async def accept(request: Request, space_id: int, entry_id: int) -> HTTPResponse:

@@ -6,14 +6,21 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints, WithJsonSchema
 
-from cowork.domain.webhooks import MAX_EVENTS, MAX_LOCATIONS, DeliveryStatus
-from cowork.http.parsing import MAX_ID, Body, PageParams
+from cowork.domain.webhooks import MAX_EVENTS, MAX_LOCATIONS, WEBHOOK_EVENTS, DeliveryStatus
+from cowork.http.docs import Out
+from cowork.http.parsing import Body, Id, Instant, PageParams
 
 Url = Annotated[str, StringConstraints(min_length=8, max_length=2048)]
-EventName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-LocationId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Declared as the event types; an unknown name is refused by the rule that names it
+# (422 unknown_webhook_event, with `unknown`), not as a shape error.
+EventName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "enum": sorted(WEBHOOK_EVENTS)}),
+]
+LocationId = Id
 Events = Annotated[list[EventName], Field(min_length=1, max_length=MAX_EVENTS)]
 Locations = Annotated[list[LocationId], Field(min_length=1, max_length=MAX_LOCATIONS)]
 Description = Annotated[str, StringConstraints(max_length=200)]
@@ -34,7 +41,7 @@ class WebhookPatch(Body):
     enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(Out):
     id: int
     url: str
     description: str
@@ -53,7 +60,7 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="whsec_…: verifies signatures; shown only once")
 
 
-class WebhookPage(BaseModel):
+class WebhookPage(Out):
     items: list[WebhookOut]
     next_cursor: str | None
 
@@ -65,7 +72,7 @@ class DeliveryQuery(PageParams):
     status: Status | None = None
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Out):
     id: int
     message_id: str = Field(description="The webhook-id header: the same on every retry")
     event_type: str
@@ -80,7 +87,7 @@ class DeliveryOut(BaseModel):
     created_at: datetime
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(Out):
     at: datetime
     status_code: int | None
     error: str | None
@@ -93,18 +100,18 @@ class DeliveryDetail(DeliveryOut):
     attempts_made: list[AttemptOut]
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(Out):
     items: list[DeliveryOut]
     next_cursor: str | None
 
 
 class ReplayRange(Body):
-    since: AwareDatetime
-    until: AwareDatetime | None = Field(default=None, description="Default: now")
+    since: Instant
+    until: Instant | None = Field(default=None, description="Default: now")
     only_failed: bool = Field(default=True, description="false: succeeded ones too")
 
 
-class ReplayQueued(BaseModel):
+class ReplayQueued(Out):
     queued: int
 
 

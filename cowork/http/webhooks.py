@@ -14,9 +14,8 @@ from cowork.actions.webhooks import endpoint_view
 from cowork.domain.problems import Problem
 from cowork.http.auth import managed_location_ids, require_role
 from cowork.http.context import services
-from cowork.http.docs import doc
+from cowork.http.docs import Link, doc
 from cowork.http.parsing import (
-    MAX_ID,
     PageParams,
     decode_cursor,
     encode_cursor,
@@ -45,7 +44,21 @@ bp = Blueprint("webhooks", url_prefix="/api/v1/manage/webhooks")
 
 TAG = "webhooks"
 STAFF = (Role.MANAGER, Role.ADMIN)
-MAX_DELIVERY_ID = 2**63 - 1  # bigint
+# What staff may send about the endpoints they name (a member is refused before any lookup).
+FORBIDDEN = (Problem.FORBIDDEN,)
+CHECKED = (Problem.UNKNOWN_WEBHOOK_EVENT, Problem.UNKNOWN_LOCATION, Problem.WEBHOOK_URL_REFUSED)
+
+
+def _on_endpoint(target: str, description: str) -> Link:
+    return Link(target, {"endpoint_id": "$response.body#/id"}, description)
+
+
+ENDPOINT_LINKS = {
+    "get": _on_endpoint("webhooks_get_webhook", "Read it"),
+    "update": _on_endpoint("webhooks_patch_webhook", "Change it"),
+    "delete": _on_endpoint("webhooks_delete_webhook", "Delete it"),
+    "deliveries": _on_endpoint("webhooks_list_deliveries", "Its delivery log"),
+}
 
 
 async def _may_cover(principal: Principal, location_ids: list[int]) -> None:
@@ -56,7 +69,7 @@ async def _may_cover(principal: Principal, location_ids: list[int]) -> None:
 
 async def _endpoint(request: Request, endpoint_id: int) -> tuple[Principal, EndpointRow]:
     principal = require_role(request, *STAFF)  # members are refused before any lookup
-    row = await store.get(endpoint_id) if 0 < endpoint_id <= MAX_ID else None
+    row = await store.get(endpoint_id)  # within its column: parsing.check_path_ids
     if row is None or not row.visible_to(await managed_location_ids(principal)):
         raise Problem.WEBHOOK_NOT_FOUND.error()
     return principal, row
@@ -73,7 +86,8 @@ def _window(request: Request) -> timedelta:
     body=WebhookIn,
     response=WebhookCreated,
     status=201,
-    errors=(403,),
+    links=ENDPOINT_LINKS,
+    errors=(*FORBIDDEN, *CHECKED),
 )
 async def create_webhook(request: Request) -> HTTPResponse:
     principal = require_role(request, *STAFF)
@@ -88,7 +102,13 @@ async def create_webhook(request: Request) -> HTTPResponse:
 
 
 @bp.get("")
-@doc("Endpoints of the locations I manage", tag=TAG, query=PageParams, response=WebhookPage)
+@doc(
+    "Endpoints of the locations I manage",
+    tag=TAG,
+    query=PageParams,
+    response=WebhookPage,
+    errors=FORBIDDEN,
+)
 async def list_webhooks(request: Request) -> HTTPResponse:
     principal = require_role(request, *STAFF)
     page = parse_query(request, PageParams)
@@ -100,7 +120,7 @@ async def list_webhooks(request: Request) -> HTTPResponse:
 
 
 @bp.get("/<endpoint_id:int>")
-@doc("One endpoint", tag=TAG, response=WebhookOut, errors=(403, 404))
+@doc("One endpoint", tag=TAG, response=WebhookOut, errors=FORBIDDEN)
 async def get_webhook(request: Request, endpoint_id: int) -> HTTPResponse:
     _, row = await _endpoint(request, endpoint_id)
     return json(endpoint_view(row))
@@ -112,7 +132,7 @@ async def get_webhook(request: Request, endpoint_id: int) -> HTTPResponse:
     tag=TAG,
     body=WebhookPatch,
     response=WebhookOut,
-    errors=(403, 404),
+    errors=(*FORBIDDEN, *CHECKED),
 )
 async def patch_webhook(request: Request, endpoint_id: int) -> HTTPResponse:
     principal, row = await _endpoint(request, endpoint_id)
@@ -128,7 +148,7 @@ async def patch_webhook(request: Request, endpoint_id: int) -> HTTPResponse:
 
 
 @bp.delete("/<endpoint_id:int>")
-@doc("Delete an endpoint and its delivery log", tag=TAG, status=204, errors=(403, 404))
+@doc("Delete an endpoint and its delivery log", tag=TAG, status=204, errors=FORBIDDEN)
 async def delete_webhook(request: Request, endpoint_id: int) -> HTTPResponse:
     principal, row = await _endpoint(request, endpoint_id)
     await actions.delete_endpoint(services(request), principal.user_id, row)
@@ -141,7 +161,7 @@ async def delete_webhook(request: Request, endpoint_id: int) -> HTTPResponse:
     tag=TAG,
     query=DeliveryQuery,
     response=DeliveryPage,
-    errors=(403, 404),
+    errors=FORBIDDEN,
 )
 async def list_deliveries(request: Request, endpoint_id: int) -> HTTPResponse:
     _, row = await _endpoint(request, endpoint_id)
@@ -158,11 +178,11 @@ async def list_deliveries(request: Request, endpoint_id: int) -> HTTPResponse:
     "One delivery: the body sent and every attempt",
     tag=TAG,
     response=DeliveryDetail,
-    errors=(403, 404),
+    errors=FORBIDDEN,
 )
 async def get_delivery(request: Request, endpoint_id: int, delivery_id: int) -> HTTPResponse:
     _, row = await _endpoint(request, endpoint_id)
-    found = await webhook_log.one(row.id, delivery_id) if delivery_id <= MAX_DELIVERY_ID else None
+    found = await webhook_log.one(row.id, delivery_id)
     if found is None:
         raise Problem.WEBHOOK_DELIVERY_NOT_FOUND.error()
     return json(delivery_body(found, detail=True))
@@ -174,12 +194,10 @@ async def get_delivery(request: Request, endpoint_id: int, delivery_id: int) -> 
     tag=TAG,
     response=ReplayQueued,
     status=202,
-    errors=(403, 404, 409),
+    errors=(*FORBIDDEN, Problem.WEBHOOK_DISABLED),
 )
 async def replay_delivery(request: Request, endpoint_id: int, delivery_id: int) -> HTTPResponse:
     principal, row = await _endpoint(request, endpoint_id)
-    if delivery_id > MAX_DELIVERY_ID:
-        raise Problem.WEBHOOK_DELIVERY_NOT_FOUND.error()
     await actions.replay_delivery(
         services(request), principal.user_id, row, delivery_id, _window(request)
     )
@@ -193,7 +211,12 @@ async def replay_delivery(request: Request, endpoint_id: int, delivery_id: int) 
     body=ReplayRange,
     response=ReplayQueued,
     status=202,
-    errors=(403, 404, 409),
+    errors=(
+        *FORBIDDEN,
+        Problem.WEBHOOK_DISABLED,
+        Problem.INVALID_REPLAY_RANGE,
+        Problem.INSTANT_OUT_OF_RANGE,
+    ),
 )
 async def replay_range(request: Request, endpoint_id: int) -> HTTPResponse:
     principal, row = await _endpoint(request, endpoint_id)

@@ -29,6 +29,7 @@ UNDOCUMENTED = {
     "/favicon.ico",
     "/webhooks/stripe",
     "/api/v1/dev/card-payments",  # dev and tests only (localstripe)
+    "/ical/<name:str>",  # calendar applications subscribe to it; its token is the credential
     *PAGES,
     "/api/v1/ws",
     "/docs",
