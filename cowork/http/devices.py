@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, RootModel, StringConstraints
 from sanic import Blueprint, HTTPResponse, Request, empty, json
 
 from cowork.actions import devices as actions
@@ -48,31 +48,52 @@ class PushSubscription(Body):
     keys: SubscriptionKeys
 
 
-class DeviceIn(Body):
-    kind: Literal["webpush", "fcm", "apns"]
-    subscription: PushSubscription | None = None
-    token: Token | None = None
-    topic: Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.\-]+$")] | None = None
-    locale: Annotated[str, StringConstraints(max_length=16)] | None = None
+Locale = Annotated[str, StringConstraints(max_length=16)]
+Topic = Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.\-]+$")]
 
-    @model_validator(mode="after")
-    def _shape(self) -> DeviceIn:
-        if (self.kind == "webpush") != (self.subscription is not None):
-            raise ValueError("webpush devices send `subscription`, and only they do")
-        if (self.kind != "webpush") != (self.token is not None):
-            raise ValueError("fcm and apns devices send `token`, and only they do")
-        if self.topic is not None and self.kind != "apns":
-            raise ValueError("`topic` (the app's bundle id) is for apns devices only")
-        return self
+
+class WebPushDeviceIn(Body):
+    """A browser, by its Web Push subscription."""
+
+    kind: Literal["webpush"]
+    subscription: PushSubscription
+    locale: Locale | None = None
 
     def device(self) -> NewDevice:
-        if self.subscription is not None:
-            keys = self.subscription.keys
-            return NewDevice(
-                "webpush", self.subscription.endpoint, keys.p256dh, keys.auth, locale=self.locale
-            )
-        assert self.token is not None
-        return NewDevice(self.kind, self.token, topic=self.topic, locale=self.locale)
+        keys = self.subscription.keys
+        return NewDevice(
+            "webpush", self.subscription.endpoint, keys.p256dh, keys.auth, locale=self.locale
+        )
+
+
+class FcmDeviceIn(Body):
+    """An Android app, by its FCM registration token."""
+
+    kind: Literal["fcm"]
+    token: Token
+    locale: Locale | None = None
+
+    def device(self) -> NewDevice:
+        return NewDevice("fcm", self.token, locale=self.locale)
+
+
+class ApnsDeviceIn(Body):
+    """An iOS app, by its APNs device token."""
+
+    kind: Literal["apns"]
+    token: Token
+    topic: Topic | None = Field(None, description="The app's bundle id")
+    locale: Locale | None = None
+
+    def device(self) -> NewDevice:
+        return NewDevice("apns", self.token, topic=self.topic, locale=self.locale)
+
+
+# The kinds differ in what they send; the document says so (oneOf on `kind`).
+class DeviceIn(
+    RootModel[Annotated[WebPushDeviceIn | FcmDeviceIn | ApnsDeviceIn, Field(discriminator="kind")]]
+):
+    pass
 
 
 class DeviceOut(Out):
@@ -177,7 +198,7 @@ async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, DeviceIn)
     node = services(request)
     row, created = await actions.register_device(
-        node, node.settings, principal.user_id, body.device()
+        node, node.settings, principal.user_id, body.root.device()
     )
     return json(device_body(row), status=201 if created else 200)
 
