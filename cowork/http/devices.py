@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -20,7 +20,15 @@ from cowork.domain.problems import Problem
 from cowork.http.auth import require_user
 from cowork.http.context import services
 from cowork.http.docs import Auth, Link, Out, doc
-from cowork.http.parsing import Body, PageParams, page_body, paginate, parse_body, parse_query
+from cowork.http.parsing import (
+    Body,
+    LocalTime,
+    PageParams,
+    page_body,
+    paginate,
+    parse_body,
+    parse_query,
+)
 from cowork.notify.access import vapid_public_key
 from cowork.store import notify as store
 from cowork.store.notify import NewDevice
@@ -113,8 +121,8 @@ class DevicePage(Out):
 
 
 class QuietHoursIn(Body):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
 
 ReminderLead = Annotated[int, Field(ge=MIN_REMINDER_LEAD, le=MAX_REMINDER_LEAD)]
@@ -131,8 +139,8 @@ class PreferencesIn(Body):
 
 
 class QuietHoursOut(Out):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
 
 class PreferencesOut(Out):

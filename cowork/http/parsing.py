@@ -14,7 +14,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -88,6 +88,8 @@ _INSTANT = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_LOCAL_TIME = re.compile(LOCAL_TIME_PATTERN)
 _SPACED_OFFSET = re.compile(r" (\d{2}(:?\d{2})?)$")  # "+01:00" sent unencoded in a query
 
 
@@ -124,6 +126,14 @@ def _date_text(value: Any) -> Any:
     return date.fromisoformat(value)
 
 
+def _local_time_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if not _LOCAL_TIME.match(value):
+        raise ValueError("a wall-clock time as HH:MM or HH:MM:SS, without an offset")
+    return time.fromisoformat(value)
+
+
 def _local_date(value: date) -> date:
     _in_years(value)
     return value
@@ -157,6 +167,12 @@ QueryInstant = Annotated[
 # A local calendar day, YYYY-MM-DD, in the years 2000-2099.
 LocalDate = Annotated[
     date, BeforeValidator(_date_text), AfterValidator(_local_date), WithJsonSchema(_DATE_SCHEMA)
+]
+# A wall-clock time of day, HH:MM[:SS], no offset (JSON Schema's `time` format requires one).
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time_text),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN}),
 ]
 Flag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema({"type": "boolean"})]
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
