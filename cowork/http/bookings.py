@@ -127,6 +127,8 @@ BOOKING_LINKS = {
     "checkIn": _on_booking("bookings_check_in", "Check in"),
     "reschedule": _on_booking("bookings_reschedule", "Move it"),
     "noShow": _on_booking("bookings_no_show", "Mark a no-show (staff)"),
+    "approve": _on_booking("approvals_approve", "Approve a request (staff)"),
+    "decline": _on_booking("approvals_decline", "Decline a request (staff)"),
     "pay": Link("payments_pay", {"booking_id": "$response.body#/id"}, "Pay the hold"),
     "kioskCheckIn": Link(
         "kiosks_kiosk_check_in", {}, "Check in at the kiosk", {"booking_id": "$response.body#/id"}

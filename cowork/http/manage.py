@@ -71,6 +71,8 @@ SPACE_LINKS = {
     "get": Link("catalogue_get_space", _SPACE, "As the public sees it"),
     "patch": Link("manage_patch_space", _SPACE, "Change it"),
     "hold": Link("bookings_place_hold", _SPACE, "Book it"),
+    "series": Link("series_create", _SPACE, "Book it every week or day"),
+    "wait": Link("waitlist_join", _SPACE, "Wait for a taken slot"),
     "availability": Link("bookings_availability", _SPACE, "Its busy and free times"),
     "presence": Link("streams_space_presence", _SPACE, "Who watches it"),
 }

@@ -8,6 +8,7 @@ matters: a schema-valid request is never refused for its shape.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import schemathesis
@@ -83,11 +84,53 @@ def _instant(value: object) -> bool:
         return False
 
 
+# A random RRULE is almost never one we book, so no series would be made and its detail and
+# cancel (reached by links) would only ever answer 404. Where a generated series already has
+# the fields, often swap in a short daily or weekly rule on the hour, still schema-valid.
+def _bookable_series() -> st.SearchStrategy[dict[str, object]]:
+    def series(days: int, hour: int, count: int, freq: str) -> dict[str, object]:
+        first = (datetime.now(UTC) + timedelta(days=days)).date()
+        return {
+            "rrule": f"FREQ={freq};COUNT={count}",
+            "first_date": first.isoformat(),
+            "start_time": f"{hour:02d}:00",
+            "duration_minutes": 60,
+        }
+
+    freqs = st.sampled_from(["DAILY", "WEEKLY"])
+    return st.builds(series, st.integers(1, 60), st.integers(0, 23), st.integers(1, 4), freqs)
+
+
+def _series_fields_valid(body: dict[str, object]) -> bool:
+    """The fields swapped are already schema-valid: a negative case stays negative."""
+    rrule, first, start, minutes = (
+        body.get(k) for k in ("rrule", "first_date", "start_time", "duration_minutes")
+    )
+    if not (isinstance(first, str) and re.fullmatch(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}", first)):
+        return False
+    try:
+        date.fromisoformat(first)
+    except ValueError:
+        return False
+    return (
+        isinstance(rrule, str)
+        and 1 <= len(rrule) <= 255
+        and "\x00" not in rrule
+        and isinstance(start, str)
+        and re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", start) is not None
+        and type(minutes) is int
+        and 1 <= minutes <= 1440
+    )
+
+
 @schemathesis.hook
 def flatmap_body(context: schemathesis.HookContext, body: object) -> st.SearchStrategy[object]:
     operation = context.operation
-    slot_write = operation is not None and operation.path.endswith(("/bookings", "/reschedule"))
-    if not (slot_write and isinstance(body, dict)):
+    if operation is None or not isinstance(body, dict):
+        return st.just(body)
+    if operation.path.endswith("/series") and _series_fields_valid(body):
+        return st.one_of(st.just(body), _bookable_series().map(lambda rule: {**body, **rule}))
+    if not operation.path.endswith(("/bookings", "/reschedule")):
         return st.just(body)
     if not (_instant(body.get("start")) and _instant(body.get("end"))):
         return st.just(body)
