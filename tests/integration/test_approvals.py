@@ -192,7 +192,7 @@ async def test_bad_decisions_are_4xx(world):
     r = await w.http.post(decide_url(booking, "decline"), json={"why": 1}, headers=w.manager)
     problem(r, 422, "validation_failed")
     r = await w.http.get(
-        f"/api/v1/manage/locations/{w.loc.id}/approvals?cursor=%%%", headers=w.manager
+        f"/api/v1/manage/locations/{w.loc.id}/approvals?cursor=zzzz", headers=w.manager
     )
     problem(r, 400, "invalid_cursor")
     r = await w.http.post(
