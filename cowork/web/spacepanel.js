@@ -108,7 +108,7 @@ export class SpacePanel {
     // Live events redraw the panel: whoever had focus in it keeps it.
     const focused = this.root.contains(document.activeElement) ? document.activeElement.id : null;
     const price = s.is_free ? t("space.free_of_charge") : t("space.per_hour", { price: fmt.money(s.hourly_price_cents, s.currency) });
-    this.root.replaceChildren(
+    this.root.replaceChildren(...[
       h("h2", { id: "details-title", tabindex: "-1", text: s.name }),
       h("p", { class: "muted", text: `${t(`type.${s.type}`)} · ${t("floor.seats", { n: s.capacity })} · ${price}` }),
       s.amenities.length ? h("p", { class: "chips" }, ...s.amenities.map((a) => h("span", { class: "chip static", text: a }))) : null,
@@ -122,7 +122,7 @@ export class SpacePanel {
       this.series ? outcomes(this.series.occurrences, zone) : null,
       this.series?.id ? h("p", {}, h("a", { href: "/bookings", text: t("pay.see_bookings") })) : null,
       h("button", { type: "button", class: "secondary", onclick: () => this.close(), text: t("common.close") }),
-    );
+    ].filter(Boolean)); // a part not shown is null: replaceChildren would print it
     this.refreshLengths(); // lengths depend on the start just drawn; then the quote
     if (focused) this.root.querySelector(`#${focused}`)?.focus();
   }
@@ -160,6 +160,7 @@ export class SpacePanel {
   /** Join (or leave) the waitlist of a taken slot. */
   waitButton(seg, zone) {
     const entry = waitlist.entryFor(this.space.id, seg.s, seg.e);
+    if (entry?.status === "offered") return null; // taken or declined under My waitlist
     const when = `${fmt.time(new Date(seg.s).toISOString(), zone, { note: false })}–${fmt.time(new Date(seg.e).toISOString(), zone, { endOfDay: true })}`;
     const key = entry ? "wl.leave" : "wl.join";
     return h("button", {
