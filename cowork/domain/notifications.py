@@ -56,6 +56,10 @@ KIND_OF_EVENT: dict[str, Kind] = {
     "booking.no_show_warning": Kind.NO_SHOW,
     "booking.no_show": Kind.NO_SHOW,
     "waitlist.offer": Kind.WAITLIST_OFFER,
+    # A request's decision: approved is a confirmation (or a hold to pay), declined a
+    # cancellation, so members' existing preferences for those kinds apply.
+    "booking.approved": Kind.CONFIRMED,
+    "booking.declined": Kind.CANCELLED,
 }
 
 LOCALES = ("en", "it")

@@ -308,6 +308,9 @@ def _model_json(b: Booking) -> dict[str, Any]:
         b.checked_in_at,
         b.cancel_reason,
         b.created_at,
+        b.buffer_before_minutes,
+        b.buffer_after_minutes,
+        b.series_id,  # My bookings groups a series' occurrences by it
     ).to_json()
 
 

@@ -30,6 +30,10 @@ EN: dict[str, str] = {
     "booking.no_show.body": "{space}, {when}: the slot was released.",
     "waitlist.offer.title": "A slot opened up",
     "waitlist.offer.body": "{space}, {when}: book it by {until}.",
+    "booking.approved.title": "Booking request approved",
+    "booking.approved.body": "{space} at {location}, {when}. See it in My bookings.",
+    "booking.declined.title": "Booking request declined",
+    "booking.declined.body": "{space} at {location}, {when}.",
     # e-mails
     "mail.greeting": "Hi {name},",
     "mail.signature": "The cowork team",
@@ -92,6 +96,10 @@ IT: dict[str, str] = {
     "booking.no_show.body": "{space}, {when}: lo slot è stato liberato.",
     "waitlist.offer.title": "Si è liberato uno slot",
     "waitlist.offer.body": "{space}, {when}: prenotalo entro le {until}.",
+    "booking.approved.title": "Richiesta di prenotazione approvata",
+    "booking.approved.body": "{space} presso {location}, {when}. Vedila in Le mie prenotazioni.",
+    "booking.declined.title": "Richiesta di prenotazione rifiutata",
+    "booking.declined.body": "{space} presso {location}, {when}.",
     "mail.greeting": "Ciao {name},",
     "mail.signature": "Il team di cowork",
     "mail.footer": "Ricevi questa e-mail per una prenotazione su cowork. "

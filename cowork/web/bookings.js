@@ -1,17 +1,22 @@
 // `/bookings` My bookings: upcoming and past with state, price, paid and refunded amounts;
-// pay a hold, cancel (the refund shown before confirming), reschedule, check in; notifications
-// with a live unread badge. The member's stream updates cards from the event payload.
+// pay a hold, cancel (the refund shown before confirming), reschedule, check in; requests
+// awaiting approval; a series as one card; my waitlist and its offers; my calendar feed;
+// notifications with a live unread badge. The member's stream updates cards from the payload.
 
-import { $, allPages, api, clock, config, h, ProblemError, session, write } from "./core.js";
+import {
+  $, allPages, api, clock, config, h, loadedLocation, locationOf, ProblemError, session, spaceOf, write,
+} from "./core.js";
 import { startCheckout } from "./checkout.js";
+import { showFeed } from "./feed.js";
+import { seriesCard } from "./myseries.js";
+import { showWaitlist, waitlist } from "./waitlist.js";
 import { fmt, hhmm, localDate, localInstant, localMinutes, t, translate } from "./i18n.js";
 import { adjustUnread, openAuth, resetUnread, startShell } from "./shell.js";
 
-const LIVE = ["held", "confirmed", "checked_in"];
-const state = {
-  bookings: new Map(), payments: new Map(), spaces: new Map(), locations: new Map(), pins: new Map(),
-  cfg: null, checkout: null,
-};
+const LIVE = ["held", "confirmed", "checked_in", "pending_approval"];
+// Events after which the page reads everything again (they are about several bookings).
+const RELOAD = ["series.created", "series.cancelled"];
+const state = { bookings: new Map(), payments: new Map(), series: new Map(), pins: new Map(), cfg: null, checkout: null };
 // A kiosk's QR opens /bookings?check_in=<code>&location=<id>: check in there with that code.
 const arrival = new URLSearchParams(location.search);
 
@@ -21,16 +26,6 @@ function say(text, kind = "info") {
 }
 const errorText = (err) => (err instanceof ProblemError ? err.message : t("common.network_error"));
 
-async function cached(map, key, load) {
-  if (!map.has(key)) {
-    const promise = load();
-    promise.then((value) => { promise.resolved = value; }, () => map.delete(key));
-    map.set(key, promise);
-  }
-  return map.get(key);
-}
-const spaceOf = (id) => cached(state.spaces, id, () => api(`/spaces/${id}`, { auth: false }));
-const locationOf = (id) => cached(state.locations, id, () => api(`/locations/${id}`, { auth: false }));
 
 async function load() {
   if (!session.signedIn) {
@@ -40,8 +35,9 @@ async function load() {
     return;
   }
   try {
-    const [bookings, payments] = await Promise.all([allPages("/bookings"), allPages("/payments")]);
+    const [bookings, payments, series] = await Promise.all([allPages("/bookings"), allPages("/payments"), allPages("/me/series")]);
     state.bookings = new Map(bookings.map((b) => [b.id, b]));
+    state.series = new Map(series.map((x) => [x.id, x]));
     state.payments = new Map(payments.map((p) => [p.booking_id, p]));
     state.cfg = await config();
     if (!session.signedIn) return;
@@ -70,13 +66,36 @@ async function loadPins() {
 async function render() {
   const now = clock.now();
   const all = [...state.bookings.values()];
-  const upcoming = all.filter((b) => LIVE.includes(b.status) && Date.parse(b.end) > now)
-    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
-  const past = all.filter((b) => !upcoming.includes(b)).sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
-  const cards = async (list) => (list.length ? Promise.all(list.map(card)) : [h("li", { text: t("bookings.none") })]);
+  const isUpcoming = (b) => LIVE.includes(b.status) && Date.parse(b.end) > now;
+  // A series is one item, placed by its next live occurrence (else by its first).
+  const items = [];
+  const groups = new Map();
+  for (const b of all) {
+    if (!b.series_id) { items.push({ at: Date.parse(b.start), upcoming: isUpcoming(b), booking: b }); continue; }
+    if (!groups.has(b.series_id)) groups.set(b.series_id, []);
+    groups.get(b.series_id).push(b);
+  }
+  for (const [id, list] of groups) {
+    const next = list.filter(isUpcoming).sort((a, b) => Date.parse(a.start) - Date.parse(b.start))[0];
+    items.push({ at: Date.parse((next ?? list[0]).start), upcoming: Boolean(next), series: id, list });
+  }
+  const upcoming = items.filter((i) => i.upcoming).sort((a, b) => a.at - b.at);
+  const past = items.filter((i) => !i.upcoming).sort((a, b) => b.at - a.at);
+  const draw = (i) => (i.booking ? card(i.booking) : seriesCard(state.series.get(i.series), i.list, seriesPage));
+  const cards = async (list) => (list.length ? Promise.all(list.map(draw)) : [h("li", { text: t("bookings.none") })]);
   $("upcoming").replaceChildren(...(await cards(upcoming)));
   $("past").replaceChildren(...(await cards(past.slice(0, 50))));
 }
+
+/** What a series card may do in this page. */
+const seriesPage = {
+  get payments() { return state.payments; },
+  onPay: (b, space, zone) => payHold(b, space, zone),
+  dialog: (...args) => dialog(...args),
+  say: (...args) => say(...args),
+  errorText: (err) => errorText(err),
+  done: () => load(),
+};
 
 async function card(b) {
   const [space, loc] = await Promise.all([spaceOf(b.space_id), locationOf(b.location_id)]);
@@ -90,6 +109,7 @@ async function card(b) {
   if (pay?.refunded_cents) facts.push([t("bookings.refunded"), fmt.money(pay.refunded_cents, pay.currency)]);
   if (b.status === "confirmed" && state.pins.has(b.id)) facts.push([t("bookings.pin"), h("span", { class: "pin-value", text: state.pins.get(b.id) })]);
   if (b.status === "held" && b.expires_at) facts.push([t("bookings.hold"), t("bookings.expires", { time: fmt.time(b.expires_at, zone) })]);
+  if (b.status === "pending_approval" && b.expires_at) facts.push([t("bookings.decision"), t("bookings.decision_by", { time: fmt.dateTime(b.expires_at, zone) })]);
   const actions = [];
   if (b.status === "held") actions.push(h("button", { type: "button", onclick: () => payHold(b, space, zone), text: t("bookings.pay") }));
   if (canCheckIn(b, loc)) actions.push(h("button", { type: "button", onclick: () => checkIn(b, loc), text: t("bookings.check_in") }));
@@ -98,6 +118,9 @@ async function card(b) {
   }
   if (["held", "confirmed"].includes(b.status)) {
     actions.push(h("button", { type: "button", class: "secondary", onclick: () => cancel(b), text: t("bookings.cancel") }));
+  }
+  if (b.status === "pending_approval") {
+    actions.push(h("button", { type: "button", class: "secondary", onclick: () => cancel(b), text: t("bookings.withdraw") }));
   }
   return h("li", { class: "booking", "data-booking": b.id, "data-status": b.status },
     h("h3", { text: space.name }),
@@ -150,8 +173,8 @@ function offerArrivalCheckIn() {
   if (!code || !locationId) return;
   history.replaceState(null, "", location.pathname); // the code is single-use in spirit
   arrival.delete("check_in");
-  const b = [...state.bookings.values()].find((x) => x.location_id === locationId && canCheckIn(x, state.locations.get(locationId)?.resolved));
-  if (b) checkIn(b, state.locations.get(locationId).resolved, code);
+  const b = [...state.bookings.values()].find((x) => x.location_id === locationId && canCheckIn(x, loadedLocation(locationId)));
+  if (b) checkIn(b, loadedLocation(locationId), code);
 }
 
 function dialog(title, body, confirmText, onConfirm, { danger = true, cancelText = t("bookings.keep") } = {}) {
@@ -258,12 +281,13 @@ function notification(n) {
 /** A personal event: the booking's card changes from the payload, the list gains a line. */
 async function onMine(envelope) {
   const d = envelope.data || {};
+  if (RELOAD.includes(envelope.type)) { await load(); return; }
   const known = state.bookings.get(d.booking_id);
-  if (known || envelope.type === "booking.held") {
+  if (known || ["booking.held", "booking.pending_approval", "waitlist.offer"].includes(envelope.type)) {
     state.bookings.set(d.booking_id, {
       ...known, id: d.booking_id, space_id: d.space_id, location_id: d.location_id, start: d.start, end: d.end,
       status: d.status, price_cents: d.price_cents ?? known?.price_cents, currency: d.currency ?? known?.currency,
-      expires_at: d.expires_at ?? null,
+      expires_at: d.expires_at ?? null, series_id: d.series_id ?? known?.series_id ?? null,
     });
     if (["booking.confirmed", "booking.refunded", "booking.cancelled"].includes(envelope.type)) {
       // Amounts paid and refunded live with the payment: read them again.
@@ -276,13 +300,15 @@ async function onMine(envelope) {
 }
 
 function start() {
-  startShell({ onAccount: load });
+  startShell({ onAccount: () => { load(); waitlist.load().catch((err) => say(errorText(err), "error")); } });
   $("read-all").addEventListener("click", async () => {
     await api("/notifications/read-all", { method: "POST" });
     await loadNotifications();
   });
-  document.addEventListener("me-event", (e) => onMine(e.detail));
-  document.addEventListener("me-resync", load);
+  const offers = showWaitlist($("my-waitlist"), { say });
+  showFeed($("calendar-feed"), { say, dialog: (...args) => dialog(...args, { danger: false, cancelText: t("common.cancel") }) });
+  document.addEventListener("me-event", (e) => { onMine(e.detail); waitlist.apply(e.detail); offers.apply(e.detail); });
+  document.addEventListener("me-resync", () => { load(); waitlist.load(); });
   document.addEventListener("langchange", () => { translate(document); render(); loadNotifications(); });
   if (location.hash === "#notifications") $("notifications").focus();
 }

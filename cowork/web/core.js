@@ -164,3 +164,21 @@ export const clock = {
   now() { return Date.now() + this.skewMs; },
   sync(serverIso) { this.skewMs = Date.parse(serverIso) - Date.now(); },
 };
+
+// ---------------------------------------------------------------- catalogue, cached per page
+
+const catalogueCache = { spaces: new Map(), locations: new Map() };
+
+/** One load per key per page; `.resolved` holds the value once it arrived (a failure is retried). */
+function cached(map, key, load) {
+  if (!map.has(key)) {
+    const promise = load();
+    promise.then((value) => { promise.resolved = value; }, () => map.delete(key));
+    map.set(key, promise);
+  }
+  return map.get(key);
+}
+export const spaceOf = (id) => cached(catalogueCache.spaces, id, () => api(`/spaces/${id}`, { auth: false }));
+export const locationOf = (id) => cached(catalogueCache.locations, id, () => api(`/locations/${id}`, { auth: false }));
+/** The location if it has arrived already (synchronous callers). */
+export const loadedLocation = (id) => catalogueCache.locations.get(id)?.resolved;

@@ -1,5 +1,6 @@
 // `/` Find and book: search locations, see a location's live floor at any instant of a day,
-// pick a space, choose a slot on its timeline, see the price, hold and pay.
+// pick a space, choose a slot on its timeline, see the price, hold and pay (or repeat it
+// weekly, or wait for a taken slot: my waitlist and its offers are shown here too).
 
 import { $, allPages, api, clock, h, ProblemError } from "./core.js";
 import { FloorMap } from "./floor.js";
@@ -7,6 +8,7 @@ import { addDays, fmt, hhmm, localDate, localInstant, localMinutes, t, translate
 import { LiveStream } from "./live.js";
 import { SpacePanel } from "./spacepanel.js";
 import { setLive, startShell } from "./shell.js";
+import { showWaitlist, waitlist } from "./waitlist.js";
 
 const TYPES = ["desk", "meeting_room", "private_office", "phone_booth", "event_space"];
 const LENGTHS = [60, 120, 180, 240, 480];
@@ -242,7 +244,8 @@ function onScrub() {
 }
 
 function start() {
-  startShell({ onAccount: () => panel.render() });
+  startShell({ onAccount: () => { panel.render(); waitlist.load().catch((err) => say(errorText(err), "error")); } });
+  const offers = showWaitlist($("my-waitlist"), { say });
   fillForm();
   $("search").addEventListener("submit", search);
   $("instant").addEventListener("input", onScrub);
@@ -257,7 +260,12 @@ function start() {
     if (map.snapshot) { map.draw(); renderInstant(); }
     panel.render();
   });
-  document.addEventListener("me-event", (e) => panel.applyMine(e.detail));
+  document.addEventListener("me-event", (e) => {
+    panel.applyMine(e.detail);
+    waitlist.apply(e.detail);
+    offers.apply(e.detail);
+  });
+  document.addEventListener("me-resync", () => waitlist.load());
   loadAmenities();
   search();
 }

@@ -11,6 +11,8 @@ export const BOOKING_EVENTS = [
   "booking.declined",
 ];
 export const CATALOGUE_EVENTS = ["space.updated", "location.updated"];
+// Personal only (the member's own stream): a waitlist offer, a series booked or cancelled.
+export const PERSONAL_EVENTS = ["waitlist.offer", "series.created", "series.cancelled"];
 
 export class LiveStream {
   /**
@@ -52,7 +54,7 @@ export class LiveStream {
       try { envelope = JSON.parse(event.data); } catch { return; }
       this.onEvent(envelope);
     };
-    for (const type of [...BOOKING_EVENTS, ...CATALOGUE_EVENTS, "presence", "message"]) {
+    for (const type of [...BOOKING_EVENTS, ...CATALOGUE_EVENTS, ...PERSONAL_EVENTS, "presence", "message"]) {
       source.addEventListener(type, handle);
     }
     source.addEventListener("resync", (event) => {

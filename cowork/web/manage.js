@@ -1,18 +1,23 @@
 // `/manage` Manager console for the locations a manager runs (admins: all): a live dashboard,
-// bookings (filters, CSV, staff cancel, refunds, no-shows), spaces and the floor plan, hours and
-// closures, kiosks, analytics. Each tab is its own module; the location stream feeds them all.
+// requests awaiting approval, bookings (filters, CSV, staff cancel, refunds, no-shows), spaces
+// and the floor plan, hours and closures, booking rules and quotas, kiosks, analytics. Each tab
+// is its own module; the location stream feeds them all.
 
 import { $, allPages, api, h, ProblemError, session } from "./core.js";
 import { fmt, t, translate } from "./i18n.js";
 import { LiveStream } from "./live.js";
 import { openAuth, setLive, startShell } from "./shell.js";
 import * as analytics from "./manage_analytics.js";
+import * as approvals from "./manage_approvals.js";
 import * as bookings from "./manage_bookings.js";
 import * as hours from "./manage_hours.js";
 import * as kiosks from "./manage_kiosks.js";
+import * as rules from "./manage_rules.js";
 import * as spaces from "./manage_spaces.js";
 
-const TABS = { dashboard: { render: dashboard, apply: () => dashboard() }, bookings, spaces, hours, kiosks, analytics };
+const TABS = {
+  dashboard: { render: dashboard, apply: () => dashboard() }, approvals, bookings, spaces, hours, rules, kiosks, analytics,
+};
 const state = { locations: [], location: null, tab: "dashboard", stream: null, dashSeq: 0 };
 
 export function say(text, kind = "info") {

@@ -4,7 +4,7 @@
 import { allPages, h, session, write } from "./core.js";
 import { fmt, t } from "./i18n.js";
 
-const STATUSES = ["held", "confirmed", "checked_in", "completed", "cancelled", "expired", "no_show"];
+const STATUSES = ["pending_approval", "held", "confirmed", "checked_in", "completed", "cancelled", "expired", "no_show", "declined"];
 let view = { panel: null, ctx: null, rows: [], payments: new Map() };
 
 function filters() {

@@ -1,5 +1,6 @@
 // Manager console · spaces: the floor plan to drag spaces on (or move with the arrow keys), an
-// editor for each space (name, type, seats, prices, amenities, size, active), and a new-space form.
+// editor for each space (name, type, seats, prices, amenities, size, turnaround buffers, whether
+// requests need approval, active), and a new-space form.
 
 import { allPages, api, h } from "./core.js";
 import { FloorMap } from "./floor.js";
@@ -44,6 +45,11 @@ function spaceFields(prefix, s = {}) {
     field("floor", "sp.floor", number("floor", s.floor ?? 0)),
     field("width", "sp.width", number("width", s.width ?? 10, 1)),
     field("height", "sp.height", number("height", s.height ?? 8, 1)),
+    field("buffer_before_minutes", "sp.buffer_before", number("buffer_before_minutes", s.buffer_before_minutes ?? 0)),
+    field("buffer_after_minutes", "sp.buffer_after", number("buffer_after_minutes", s.buffer_after_minutes ?? 0)),
+    h("label", { class: "check" },
+      h("input", { type: "checkbox", id: `${prefix}-requires_approval`, name: "requires_approval", checked: Boolean(s.requires_approval) }),
+      t("sp.requires_approval")),
     h("fieldset", { class: "amenities" }, h("legend", { text: t("sp.amenities") }),
       h("div", { class: "chips" }, ...view.amenities.map((a) => h("label", { class: "chip" },
         h("input", { type: "checkbox", name: "amenities", value: a.code, checked: (s.amenities ?? []).includes(a.code) }), ` ${a.name}`)))),
@@ -52,8 +58,13 @@ function spaceFields(prefix, s = {}) {
 
 function values(form) {
   const data = new FormData(form);
-  const out = { name: data.get("name"), type: data.get("type"), amenities: data.getAll("amenities") };
-  for (const key of ["capacity", "hourly_price_cents", "floor", "width", "height"]) out[key] = Number(data.get(key));
+  const out = {
+    name: data.get("name"), type: data.get("type"), amenities: data.getAll("amenities"),
+    requires_approval: data.get("requires_approval") === "on",
+  };
+  for (const key of ["capacity", "hourly_price_cents", "floor", "width", "height", "buffer_before_minutes", "buffer_after_minutes"]) {
+    out[key] = Number(data.get(key));
+  }
   out.daily_price_cents = data.get("daily_price_cents") ? Number(data.get("daily_price_cents")) : null;
   return out;
 }

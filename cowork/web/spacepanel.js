@@ -1,15 +1,20 @@
 // The chosen space: what it is, its day timeline (free / held / booked, live), a start and a
-// length on the location's grid, the price before holding, then the hold and its checkout.
+// length on the location's grid, the price before holding, then the hold and its checkout; or a
+// weekly series of it; a taken slot's waitlist; a request where the space needs approval.
 
 import { api, clock, h, ProblemError, session, write } from "./core.js";
 import { startCheckout } from "./checkout.js";
 import { STATUS_ICON } from "./floor.js";
 import { addDays, fmt, hhmm, localInstant, t } from "./i18n.js";
+import { outcomes, RepeatForm } from "./series.js";
 import { openAuth } from "./shell.js";
+import { waitlist } from "./waitlist.js";
 
 // Availability's busy statuses; `buffer` is a booking's turnaround (docs/scheduling.md).
 const BUSY = { held: "held", confirmed: "booked", checked_in: "occupied", pending_approval: "pending", buffer: "turnaround" };
 const MAX_LENGTH_MINUTES = 12 * 60;
+// A slot taken by one of these can be waited for (a turnaround or a booking in use cannot).
+const WAITABLE = ["held", "booked", "pending"];
 
 export class SpacePanel {
   constructor(root, { zone, detail, wanted, onClose }) {
@@ -18,11 +23,15 @@ export class SpacePanel {
     this.day = null;        // { date, free: [[s, e]], busy: [{start, end, status}], open: [[s, e]] }
     this.quote = null;
     this.checkout = null;
+    this.repeat = new RepeatForm();
+    this.series = null;     // the last series booked here: each occurrence's outcome
     root.addEventListener("keydown", (e) => { if (e.key === "Escape") this.close(); });
+    waitlist.listeners.add(() => this.render());
   }
 
   async open(floorSpace) {
     this.notice = null;
+    this.series = null;
     this.checkout?.stop();
     this.checkout = null;
     this.root.hidden = false;
@@ -99,18 +108,21 @@ export class SpacePanel {
     // Live events redraw the panel: whoever had focus in it keeps it.
     const focused = this.root.contains(document.activeElement) ? document.activeElement.id : null;
     const price = s.is_free ? t("space.free_of_charge") : t("space.per_hour", { price: fmt.money(s.hourly_price_cents, s.currency) });
-    this.root.replaceChildren(
+    this.root.replaceChildren(...[
       h("h2", { id: "details-title", tabindex: "-1", text: s.name }),
       h("p", { class: "muted", text: `${t(`type.${s.type}`)} · ${t("floor.seats", { n: s.capacity })} · ${price}` }),
       s.amenities.length ? h("p", { class: "chips" }, ...s.amenities.map((a) => h("span", { class: "chip static", text: a }))) : null,
       h("h3", { text: t("space.day", { date: fmt.date(new Date(this.day.from + 12 * 3_600_000).toISOString(), zone) }) }),
       this.timeline(zone),
       this.form(zone),
+      s.requires_approval ? h("p", { class: "hint", text: t("space.needs_approval") }) : null,
       h("p", { id: "quote", class: "quote", role: "status" }),
-      h("button", { id: "hold", type: "button", onclick: () => this.hold(), text: t(session.signedIn ? "space.hold" : "space.sign_in_to_book") }),
+      h("button", { id: "hold", type: "button", onclick: () => this.hold(), text: t(!session.signedIn ? "space.sign_in_to_book" : this.repeat.on ? "series.book" : "space.hold") }),
       h("p", { id: "hold-message", class: "message", role: "alert", "data-kind": this.notice?.kind, text: this.notice?.text }),
+      this.series ? outcomes(this.series.occurrences, zone) : null,
+      this.series?.id ? h("p", {}, h("a", { href: "/bookings", text: t("pay.see_bookings") })) : null,
       h("button", { type: "button", class: "secondary", onclick: () => this.close(), text: t("common.close") }),
-    );
+    ].filter(Boolean)); // a part not shown is null: replaceChildren would print it
     this.refreshLengths(); // lengths depend on the start just drawn; then the quote
     if (focused) this.root.querySelector(`#${focused}`)?.focus();
   }
@@ -122,6 +134,7 @@ export class SpacePanel {
     const segments = [];
     for (const [s, e] of this.freeIntervals()) segments.push({ s, e, kind: "free" });
     for (const b of this.day.busy) segments.push({ s: b.start, e: b.end, kind: BUSY[b.status] || "booked" });
+    const now = clock.now();
     segments.sort((a, b) => a.s - b.s);
     const bar = h("div", { class: "timeline-bar", "aria-hidden": "true" },
       ...segments.map((seg) => {
@@ -138,9 +151,47 @@ export class SpacePanel {
     const iso = (ms) => new Date(ms).toISOString();
     const list = h("ul", { class: "timeline-list", "aria-label": t("space.timeline") },
       ...(segments.length ? segments.map((seg) => h("li", { "data-kind": seg.kind },
-        `${STATUS_ICON[seg.kind] || ""} ${fmt.time(iso(seg.s), zone, { note: false })}–${fmt.time(iso(seg.e), zone, { endOfDay: true })} ${t(`status.${seg.kind}`)}`))
+        `${STATUS_ICON[seg.kind] || ""} ${fmt.time(iso(seg.s), zone, { note: false })}–${fmt.time(iso(seg.e), zone, { endOfDay: true })} ${t(`status.${seg.kind}`)}`,
+        WAITABLE.includes(seg.kind) && seg.s > now ? this.waitButton(seg, zone) : null))
         : [h("li", { text: t("space.closed_day") })]));
     return h("div", { class: "timeline" }, bar, list);
+  }
+
+  /** Join (or leave) the waitlist of a taken slot. */
+  waitButton(seg, zone) {
+    const entry = waitlist.entryFor(this.space.id, seg.s, seg.e);
+    if (entry?.status === "offered") return null; // taken or declined under My waitlist
+    const when = `${fmt.time(new Date(seg.s).toISOString(), zone, { note: false })}–${fmt.time(new Date(seg.e).toISOString(), zone, { endOfDay: true })}`;
+    const key = entry ? "wl.leave" : "wl.join";
+    return h("button", {
+      type: "button", class: "link wait", "aria-label": `${t(key)}: ${when}`, text: t(key),
+      onclick: () => this.wait(seg, entry),
+    });
+  }
+
+  async wait(seg, entry) {
+    if (!session.signedIn && !(await openAuth("in"))) return;
+    try {
+      if (entry) {
+        await waitlist.leave(entry);
+        this.tell(t("wl.left"), "success");
+      } else {
+        await waitlist.join(this.space.id, { start: new Date(seg.s).toISOString(), end: new Date(seg.e).toISOString() });
+        this.tell(t("wl.joined"), "success");
+      }
+    } catch (err) {
+      this.tell(err instanceof ProblemError ? err.message : t("common.network_error"), "error");
+    }
+  }
+
+  /** A message under the hold button, kept when live events redraw the panel. */
+  tell(text, kind) {
+    this.notice = { text, kind };
+    const message = this.root.querySelector("#hold-message");
+    if (message) {
+      message.textContent = text;
+      message.dataset.kind = kind;
+    }
   }
 
   form(zone) {
@@ -163,7 +214,8 @@ export class SpacePanel {
     const form = h("div", { class: "slot-form" },
       h("p", { class: "field" }, h("label", { for: "slot-start", text: t("space.start") }), startSelect),
       h("p", { class: "field" }, h("label", { for: "slot-length", text: t("space.length") }), lengthSelect));
-    return starts.length ? form : h("p", { class: "muted", text: t("space.no_free_time") });
+    if (!starts.length) return h("p", { class: "muted", text: t("space.no_free_time") });
+    return h("div", {}, form, this.repeat.element(chosen, zone, () => this.render()));
   }
 
   refreshLengths() {
@@ -218,30 +270,47 @@ export class SpacePanel {
   async hold() {
     if (!session.signedIn && !(await openAuth("in"))) return;
     const slot = this.chosenSlot();
-    const tell = (text, kind) => {
-      this.notice = { text, kind }; // kept when live events redraw the panel
-      const message = this.root.querySelector("#hold-message");
-      message.textContent = text;
-      message.dataset.kind = kind;
-    };
     if (!slot || this.holding) return;
     // Not `disabled`: a focused button that is disabled drops the keyboard user's focus.
     this.holding = true;
+    const zone = this.zone();
     try {
-      const booking = await write(`/spaces/${this.space.id}/bookings`, slot);
-      if (booking.status === "confirmed") {
-        tell(t("space.booked", { when: fmt.range(booking.start, booking.end, this.zone()) }), "success");
+      if (this.repeat.on) {
+        await this.bookSeries(slot, zone);
         return;
       }
-      this.checkout = startCheckout(this.root, booking, {
-        zone: this.zone(), spaceName: this.space.name,
-        onDone: () => { this.checkout = null; this.render(); },
-      });
+      const booking = await write(`/spaces/${this.space.id}/bookings`, slot);
+      const when = fmt.range(booking.start, booking.end, zone);
+      if (booking.status === "confirmed") {
+        this.tell(t("space.booked", { when }), "success");
+      } else if (booking.status === "pending_approval") {
+        this.tell(t("space.requested", { when, time: fmt.dateTime(booking.expires_at, zone) }), "success");
+      } else {
+        this.checkout = startCheckout(this.root, booking, {
+          zone, spaceName: this.space.name,
+          onDone: () => { this.checkout = null; this.render(); },
+        });
+      }
     } catch (err) {
-      tell(err instanceof ProblemError ? err.message : t("common.network_error"), "error");
+      if (err instanceof ProblemError && Array.isArray(err.problem.occurrences)) {
+        this.series = { occurrences: err.problem.occurrences }; // why none was booked
+        this.render();
+      }
+      this.tell(err instanceof ProblemError ? err.message : t("common.network_error"), "error");
     } finally {
       this.holding = false;
     }
+  }
+
+  /** A weekly series from the chosen slot: each occurrence's outcome is shown under it. */
+  async bookSeries(slot, zone) {
+    const answer = await write(`/spaces/${this.space.id}/series`, this.repeat.body(slot, zone));
+    const booked = answer.occurrences.filter((o) => o.outcome === "booked");
+    const toPay = booked.some((o) => o.booking.status === "held");
+    this.series = answer;
+    this.repeat.on = false;
+    this.notice = { text: t(toPay ? "series.booked_pay" : "series.booked", { n: booked.length, total: answer.occurrences.length }), kind: "success" };
+    await this.reload();
   }
 }
 

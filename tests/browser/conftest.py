@@ -95,12 +95,13 @@ class Web:
         *,
         user: User | None = None,
         width: int = 1280,
+        height: int = 900,
         timezone: str = "Europe/Rome",
         lang: str = "en",
     ) -> Page:
         """A new browser context (its own storage) on `path`, signed in as `user` if given."""
         context = await self.browser.new_context(
-            viewport={"width": width, "height": 900},
+            viewport={"width": width, "height": height},
             timezone_id=timezone,
             locale="en-GB",
             base_url=self.url,

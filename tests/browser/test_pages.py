@@ -14,7 +14,16 @@ from tests.browser.test_my_bookings import book
 from tests.payments_fixtures import at
 
 expect.set_options(timeout=20_000)
-MANAGE_TABS = ["dashboard", "bookings", "spaces", "hours", "kiosks", "analytics"]
+MANAGE_TABS = [
+    "dashboard",
+    "approvals",
+    "bookings",
+    "spaces",
+    "hours",
+    "rules",
+    "kiosks",
+    "analytics",
+]
 
 
 async def settle(page: Page) -> None:

@@ -124,6 +124,18 @@ async def test_a_series_respects_the_member_limits(clocked):
     ]
 
 
+async def test_my_bookings_list_names_each_occurrences_series(clocked):
+    """Fault: GET /bookings answers `series_id: null` (and no buffers) for occurrences, so a
+    client cannot group a series (My bookings showed each occurrence as a lone booking)."""
+    w = clocked
+    space = await make_space(await make_location(), buffer_after_minutes=15)
+    member = auth(w.settings, await make_user())
+    made = (await create(w, space, member, series("FREQ=DAILY;COUNT=2", "2030-01-08"))).json()
+    listed = (await w.http.get("/api/v1/bookings", headers=member)).json()["items"]
+    assert {b["series_id"] for b in listed} == {made["id"]}
+    assert len(listed) == 2
+
+
 async def test_cancel_one_following_and_all(clocked, db):
     w = clocked
     space = await make_space(await make_location())
