@@ -20,6 +20,10 @@ pytestmark = pytest.mark.e2e
 CLIENTS = 6
 RETRY_DEADLINE = 30.0  # per booking: a client keeps its key until it gets an answer
 
+# Each client books slot after slot, an hour apart: a slow run must not walk past the
+# default 180-day horizon into slot_too_far_ahead.
+LONG_HORIZON = {"max_days_ahead": 3650}
+
 
 @dataclass
 class Load:
@@ -73,7 +77,7 @@ async def client(
 
 
 async def test_rolling_restart_loses_and_duplicates_nothing(ha_cluster, ha_db):  # noqa: F811
-    loc = await make_location()
+    loc = await make_location(booking_rules=LONG_HORIZON)
     spaces = [await make_space(loc, hourly_price_cents=1100) for _ in range(CLIENTS)]
     users = [await make_user() for _ in range(CLIENTS)]
     load = Load()

@@ -37,6 +37,10 @@ pytestmark = pytest.mark.e2e
 
 CLIENTS = 6
 
+# Each client books slot after slot, an hour apart: a slow run must not walk past the
+# default 180-day horizon into slot_too_far_ahead.
+LONG_HORIZON = {"max_days_ahead": 3650}
+
 
 async def book_without_keys(
     http, url: str, history: History, n: int, space_id: int, user_id: int, stop: asyncio.Event
@@ -70,7 +74,7 @@ async def read_to_end(receive) -> None:
 
 
 async def test_drain_serves_unkeyed_writes_and_ends_streams_cleanly(ha_cluster, ha_db):  # noqa: F811
-    loc = await make_location()
+    loc = await make_location(booking_rules=LONG_HORIZON)
     spaces = [await make_space(loc, hourly_price_cents=400) for _ in range(CLIENTS)]
     users = [await make_user() for _ in range(CLIENTS)]
     proxy = ha_cluster.proxy
