@@ -341,6 +341,20 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+_FLAGS = {"1": True, "true": True, "on": True, "yes": True,
+          "0": False, "false": False, "off": False, "no": False}  # fmt: skip
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return _FLAGS[raw.strip().lower()]
+    except KeyError:
+        raise ConfigError(f"{name} must be on or off, got {raw!r}") from None
+
+
 def _float(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
@@ -426,6 +440,8 @@ class NotifySettings:
     max_attempts: int = 8
     default_ttl_seconds: int = 24 * 3600
     retention_seconds: float = 7 * 24 * 3600.0  # delivery log kept (and dedupe) this long
+    # Off: this node delivers nothing (another node does); its device endpoints still work.
+    worker: bool = True
 
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> NotifySettings:
@@ -452,6 +468,7 @@ class NotifySettings:
             smtp_password=environ.get("SMTP_PASSWORD", ""),
             mail_from=environ.get("MAIL_FROM", ""),
             concurrency=_int(environ, "COWORK_NOTIFY_CONCURRENCY", d.concurrency),
+            worker=_flag(environ, "COWORK_NOTIFY_WORKER", d.worker),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -475,6 +492,7 @@ class NotifySettings:
             "SMTP_PASSWORD": self.smtp_password,
             "MAIL_FROM": self.mail_from,
             "COWORK_NOTIFY_CONCURRENCY": str(self.concurrency),
+            "COWORK_NOTIFY_WORKER": "on" if self.worker else "off",
         }
 
     def checked(self) -> NotifySettings:
@@ -506,6 +524,10 @@ class NotifySettings:
     @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def any_channel(self) -> bool:
+        return self.webpush_enabled or self.fcm_enabled or self.apns_enabled or self.email_enabled
 
     def __repr__(self) -> str:  # keys and passwords never reach a log line
         return "NotifySettings(...)"

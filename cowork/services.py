@@ -6,11 +6,11 @@ reverse, and `quiesce` (before the HTTP server stops) lets go of clients and fin
 commands first:
 
     start: database → bus → hub → relay → presence → notices → control → actors → timer →
-           refunds → webhooks
-    quiesce (reverse): refunds · timer stops · actors finish mailboxes · presence leaves ·
-                       hub ends every stream
-    stop (reverse): webhook intake, sender · refund retrier, gateway · relay publishes what is
-                    left · hub · bus · db
+           refunds → webhooks → notify
+    quiesce (reverse): notify takes no more events, sends under way finish · refunds · timer
+                       stops · actors finish mailboxes · presence leaves · hub ends every stream
+    stop (reverse): push and mail channels close · webhook intake, sender · refund retrier,
+                    gateway · relay publishes what is left · hub · bus · db
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from cowork.clock import Clock
 from cowork.config import Settings
 from cowork.integrations.webhooks import Webhooks
 from cowork.metrics import Metrics
+from cowork.notify.worker import DeliveryWorker
 from cowork.payments.context import Payments
 from cowork.payments.refunds import RefundRetrier
 from cowork.realtime.bus import Bus
@@ -70,6 +71,7 @@ class Services:
     webhooks: Webhooks
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
+    notify: DeliveryWorker | None = None  # None without a push or e-mail channel (or turned off)
     draining: bool = False
     database: DatabaseProbe = field(default_factory=DatabaseProbe)  # readiness
     supervisor: Supervisor = field(default_factory=Supervisor)
@@ -81,6 +83,11 @@ class Services:
         self.relay.wake()
         self.timer.wake(deadline)
         self.refunds.wake()
+
+    def deliveries_queued(self) -> None:
+        """Deliveries were logged directly (not from an event): look for due ones now."""
+        if self.notify is not None:
+            self.notify.wake()
 
     async def users_changed(self, user_id: int) -> None:
         self.users.invalidate(user_id)
@@ -111,6 +118,12 @@ class Services:
             Stage("timer", start=self.timer.start, quiesce=self.timer.stop),
             Stage("refunds", start=self.refunds.start, stop=self._stop_refunds),
             Stage("webhooks", start=self.webhooks.start, stop=self.webhooks.stop),
+            Stage(
+                "notify",
+                start=self._start_notify,
+                quiesce=self._quiesce_notify,
+                stop=self._stop_notify,
+            ),
         ]
 
     async def start(self) -> None:
@@ -189,6 +202,25 @@ class Services:
             )
         except (ValueError, AttributeError, TypeError):
             log.warning("ignoring malformed %s message", FORGET_SUBJECT)
+
+    async def _start_notify(self) -> None:
+        """The delivery worker, on every node that has a channel (docs/push.md)."""
+        n = self.settings.notify
+        if not n.worker or not n.any_channel:
+            why = "turned off (COWORK_NOTIFY_WORKER)" if n.any_channel else "no channel configured"
+            log.info("notifications: this node delivers nothing (%s)", why)
+            return
+        worker = DeliveryWorker(self.settings, self.clock, self.bus, self.metrics)
+        await worker.start()
+        self.notify = worker
+
+    async def _quiesce_notify(self) -> None:
+        if self.notify is not None:
+            await self.notify.quiesce()
+
+    async def _stop_notify(self) -> None:
+        if self.notify is not None:
+            await self.notify.stop()
 
     async def _stop_refunds(self) -> None:
         await self.refunds.stop()

@@ -109,6 +109,11 @@ class DeliveryWorker:
     def channels(self) -> frozenset[str]:
         return frozenset(self._lanes)
 
+    @property
+    def running(self) -> list[str]:
+        """The names of its loops still running (the due pass; the consumer, with NATS)."""
+        return [task.get_name() for task in self._loops if not task.done()]
+
     async def start(self) -> None:
         for sender in self._senders.values():
             await sender.open()
@@ -116,12 +121,16 @@ class DeliveryWorker:
         if not self._lanes:
             log.info("no push or e-mail channel configured: the notify consumer stays off")
             return
+        if not self._settings.nats_url:
+            # Deliveries logged directly (password resets) still go out; events cannot come.
+            log.warning("no NATS: the notify worker sends logged deliveries only")
+            return
         if self._bus.is_connected:  # the durable exists from now on: no event is missed
             await self._bus.js.add_consumer(STREAM, consumer_config(self._settings))
         self._loops.append(asyncio.create_task(self._consume(), name="notify-consume"))
 
-    async def stop(self) -> None:
-        """Stop taking events, let attempts under way finish (bounded), close the channels.
+    async def quiesce(self) -> None:
+        """Stop taking events and passes; let attempts under way finish (bounded).
 
         An event whose attempts do not finish in time is left unacked: JetStream gives it to
         another node, which finds what was already sent in the log.
@@ -133,6 +142,10 @@ class DeliveryWorker:
             await asyncio.wait(set(self._work), timeout=self._n.send_timeout_seconds + 1)
         for task in list(self._work):
             await stop_task(task)
+
+    async def stop(self) -> None:
+        """Quiesce, then close the channels."""
+        await self.quiesce()
         for sender in self._senders.values():
             await sender.close()
 

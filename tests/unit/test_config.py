@@ -132,6 +132,7 @@ def every_notify_field_changed() -> NotifySettings:
         smtp_password="mail-secret",
         mail_from="cowork <no-reply@cowork.example>",
         concurrency=4,
+        worker=False,
     )
 
 
