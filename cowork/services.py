@@ -26,6 +26,7 @@ from cowork.accounts.epochs import UserStates
 from cowork.accounts.throttle import AttemptThrottle
 from cowork.actions import webhooks as webhook_actions
 from cowork.actors.registry import ActorRegistry
+from cowork.actors.reminders import ReminderDeadlines
 from cowork.actors.space import SpaceActor, SpaceTiming
 from cowork.actors.timer import TimerActor
 from cowork.clock import Clock
@@ -239,6 +240,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     )
     services: Services | None = None  # bound below; actors are made only once it is
 
+    def node() -> Services:
+        assert services is not None
+        return services
+
     def space_actor(space_id: int) -> SpaceActor:
         assert services is not None
         return SpaceActor(
@@ -252,7 +257,14 @@ def build_services(settings: Settings, clock: Clock) -> Services:
 
     registry = ActorRegistry(space_actor, metrics)
     metrics.mailbox_depth.set_function(registry.mailbox_depth)
-    timer = TimerActor(registry, clock, metrics, max_sleep=settings.timer_max_sleep_seconds)
+    reminders = ReminderDeadlines(node, grace=timing.no_show_grace, node_id=settings.node_id)
+    timer = TimerActor(
+        registry,
+        clock,
+        metrics,
+        max_sleep=settings.timer_max_sleep_seconds,
+        reminders=reminders,
+    )
     payments = Payments(settings, registry, relay.wake)
 
     async def disable_endpoint(endpoint_id: int, reason: str) -> None:

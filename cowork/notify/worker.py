@@ -181,6 +181,7 @@ class DeliveryWorker:
                     self._spawn(self._handle(msg), name="notify-event")
                 self.metrics.in_flight.set(self._events_in_flight)
             except asyncio.CancelledError:
+                await _let_go(psub)
                 raise
             except Exception as exc:  # noqa: BLE001 (NATS away or the consumer was deleted)
                 if not backoff:
@@ -342,3 +343,12 @@ class DeliveryWorker:
             return
         self._last_prune = now
         await notify_log.prune(now - timedelta(seconds=self._n.retention_seconds))
+
+
+async def _let_go(psub: JetStreamContext.PullSubscription | None) -> None:
+    """Unsubscribe a pull subscription we stop using. Left subscribed, a status message the
+    server sends after a fetch timed out (408) waits in its queue, unread, and the bus's
+    drain at shutdown waits for it until its own timeout (30 s)."""
+    if psub is not None:
+        with contextlib.suppress(Exception):
+            await psub.unsubscribe()
