@@ -69,6 +69,8 @@ class Settings:
     login_attempts_per_minute: int = 10
     login_failures_per_address_per_minute: int = 30  # whatever the e-mails tried
     registrations_per_address_per_hour: int = 20
+    password_reset_ttl_seconds: int = 1800  # how long a reset link works (once)
+    password_resets_per_address_per_hour: int = 20  # reset requests per client address
     # Who may read /metrics: these client addresses, or anyone with this bearer token.
     metrics_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_token: str = ""
@@ -159,6 +161,14 @@ class Settings:
                 "COWORK_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
                 d.registrations_per_address_per_hour,
             ),
+            password_reset_ttl_seconds=_int(
+                environ, "COWORK_PASSWORD_RESET_TTL_SECONDS", d.password_reset_ttl_seconds
+            ),
+            password_resets_per_address_per_hour=_int(
+                environ,
+                "COWORK_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR",
+                d.password_resets_per_address_per_hour,
+            ),
             metrics_addresses=_list(environ, "COWORK_METRICS_ADDRESSES", d.metrics_addresses),
             metrics_token=environ.get("COWORK_METRICS_TOKEN", ""),
             proxies_count=_int(environ, "COWORK_PROXIES_COUNT", d.proxies_count),
@@ -214,6 +224,10 @@ class Settings:
             "COWORK_REGISTRATIONS_PER_ADDRESS_PER_HOUR": str(
                 self.registrations_per_address_per_hour
             ),
+            "COWORK_PASSWORD_RESET_TTL_SECONDS": str(self.password_reset_ttl_seconds),
+            "COWORK_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR": str(
+                self.password_resets_per_address_per_hour
+            ),
             "COWORK_METRICS_ADDRESSES": ",".join(self.metrics_addresses),
             "COWORK_METRICS_TOKEN": self.metrics_token,
             "COWORK_PROXIES_COUNT": str(self.proxies_count),
@@ -247,6 +261,11 @@ class Settings:
     def presence_key(self) -> bytes:
         """Signs kiosk presence codes and booking PINs (derived: never the JWT key itself)."""
         return hashlib.sha256(b"cowork-presence:" + self.jwt_secret.encode()).digest()
+
+    @property
+    def reset_key(self) -> bytes:
+        """Derives password reset tokens (cowork.domain.password_reset; never the JWT key)."""
+        return hashlib.sha256(b"cowork-password-reset:" + self.jwt_secret.encode()).digest()
 
     @property
     def feed_key(self) -> bytes:

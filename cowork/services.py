@@ -49,6 +49,7 @@ from cowork.supervisor import Stage, Supervisor
 log = logging.getLogger("cowork.services")
 
 FORGET_SUBJECT = "ctl.actors.forget"
+RESET_MAILS_PER_HOUR = 3  # to one inbox, per node: a stranger cannot flood someone's mail
 USERS_SUBJECT = "ctl.users.changed"
 
 
@@ -67,6 +68,8 @@ class Services:
     login_throttle: AttemptThrottle  # per address and e-mail
     address_throttle: AttemptThrottle  # failed logins per address, whatever the e-mail
     registration_throttle: AttemptThrottle  # registrations per address
+    reset_throttle: AttemptThrottle  # password reset requests per address
+    reset_mail_throttle: AttemptThrottle  # reset e-mails per e-mail address (then silent)
     users: UserStates
     reads: ReadCache  # floor and catalogue answers, good until the node hears of a change
     webhooks: Webhooks
@@ -288,6 +291,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         registration_throttle=AttemptThrottle(
             settings.registrations_per_address_per_hour, window_seconds=3600.0
         ),
+        reset_throttle=AttemptThrottle(
+            settings.password_resets_per_address_per_hour, window_seconds=3600.0
+        ),
+        reset_mail_throttle=AttemptThrottle(RESET_MAILS_PER_HOUR, window_seconds=3600.0),
         users=UserStates(),
         reads=ReadCache(clock, timedelta(seconds=settings.read_cache_seconds)),
         webhooks=webhooks,

@@ -9,6 +9,7 @@ from sanic import Blueprint
 MODULES = (
     "health",
     "accounts",
+    "password_reset",
     "catalogue",
     "manage",
     "reports",

@@ -95,7 +95,14 @@ class DeliveryWorker:
         self._lanes = {kind: Lane(self._n.concurrency) for kind in self._senders}
         if self._mailer is not None:
             self._lanes[EMAIL] = Lane(self._n.concurrency)
-        self._dispatcher = Dispatcher(self._n, clock, self.metrics, self._senders, self._mailer)
+        self._dispatcher = Dispatcher(
+            self._n,
+            clock,
+            self.metrics,
+            self._senders,
+            self._mailer,
+            reset_key=settings.reset_key,
+        )
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._work: set[asyncio.Task[Any]] = set()
