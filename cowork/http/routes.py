@@ -29,6 +29,7 @@ MODULES = (
     "admin",
     "web",
     "devcard",
+    "devmail",
     "openapi",
 )
 

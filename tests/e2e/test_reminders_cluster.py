@@ -30,6 +30,9 @@ async def push():
 
 @pytest.fixture
 async def notify_env(infra):
+    # The nodes' durable starts afresh: one left by an earlier test (`cowork cluster` nodes
+    # push too) would hand them that test's events, for users with the same ids as ours.
+    await delete_consumer(infra.nats_url, "cowork-notify")
     yield {"VAPID_PRIVATE_KEY": generate_private_key(), "COWORK_PUBLIC_URL": "https://cowork.test"}
     await delete_consumer(infra.nats_url, "cowork-notify")
 
