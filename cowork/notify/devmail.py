@@ -36,7 +36,7 @@ def inbox(data_dir: Path, limit: int = 200) -> list[SinkMail]:
     if box is None:
         return []
     mails = []
-    for key in box.keys():
+    for key in box.iterkeys():  # iterating a mailbox yields messages, not keys
         stored = box.get_message(key)
         parsed = message_from_bytes(box.get_bytes(key), policy=policy.default)
         assert isinstance(parsed, EmailMessage)
