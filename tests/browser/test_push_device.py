@@ -107,7 +107,7 @@ async def test_the_button_registers_this_device_and_stop_removes_it(
     assert (device["kind"], device["hint"], device["locale"]) == ("webpush", "127.0.0.1", "en")
     assert await page.evaluate("localStorage.getItem('test.key')") == VAPID_PUBLIC
     worker = await page.evaluate(
-        "navigator.serviceWorker.getRegistration('/').then(r => r && r.active && r.active.scriptURL)"
+        "navigator.serviceWorker.getRegistration('/').then(r => r?.active?.scriptURL)"
     )
     assert worker == f"{web.url}/sw.js"
 
@@ -149,7 +149,7 @@ async def test_the_service_worker_shows_what_arrives(web: Web, place: Place, pus
             "origin": web.url,
             "registrationId": registrations[0]["registrationId"],
             "data": json.dumps(data),
-        },  # fmt: skip
+        },
     )
     shown = await poll(
         lambda: page.evaluate(
