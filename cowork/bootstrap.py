@@ -12,19 +12,25 @@ from cowork.config import Settings
 
 
 def dev_secrets(data_dir: Path) -> dict[str, str]:
-    """Secrets for local use, generated once and kept (0600) under the data dir."""
+    """Secrets for local use, generated once and kept (0600) under the data dir. A secret
+    added by a newer version is generated into an existing file; kept ones never change (a
+    new VAPID key would silently end every browser's push subscription)."""
+    from cowork.notify.vapid import generate_private_key
+
     path = data_dir / "secrets.json"
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        return stored
-    data_dir.mkdir(parents=True, exist_ok=True)
-    values = {
-        "JWT_SECRET": secrets.token_urlsafe(32),
-        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    makers = {
+        "JWT_SECRET": lambda: secrets.token_urlsafe(32),
+        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_" + secrets.token_urlsafe(24),
+        "VAPID_PRIVATE_KEY": generate_private_key,
     }
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
-    return values
+    missing = {name: make() for name, make in makers.items() if name not in stored}
+    if missing:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        stored.update(missing)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    return stored
 
 
 def local_settings(

@@ -117,7 +117,7 @@ def _dev(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.port:
         settings = replace(settings, port=args.port)
     logs.configure(settings.log_json, third_party=data_dir / "logs" / "third-party.log")
-    with embedded_stack(data_dir, settings) as stack:
+    with embedded_stack(data_dir, settings, mail_sink=True) as stack:
         settings = stack.services.apply(settings).checked()
         asyncio.run(bootstrap.prepare_local(settings))
         _banner(settings)
@@ -132,6 +132,7 @@ def _banner(settings: Settings) -> None:
         f"  cowork is running at {url}",
         f"  Floor map: {url}/          Kiosk: {url}/kiosk?token=<kiosk token>",
         f"  API docs:  {url}/docs   (OpenAPI: {url}/docs/openapi.json)",
+        f"  Mail sent: {url}/dev/mail   (the local SMTP sink's inbox)",
         "  Demo logins (password: " + settings.demo_password + "):",
         "    admin@example.com · manager@example.com · member@example.com · member2@example.com",
         "  Ctrl-C stops everything this command started.",

@@ -69,6 +69,8 @@ class Settings:
     login_attempts_per_minute: int = 10
     login_failures_per_address_per_minute: int = 30  # whatever the e-mails tried
     registrations_per_address_per_hour: int = 20
+    password_reset_ttl_seconds: int = 1800  # how long a reset link works (once)
+    password_resets_per_address_per_hour: int = 20  # reset requests per client address
     # Who may read /metrics: these client addresses, or anyone with this bearer token.
     metrics_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_token: str = ""
@@ -159,6 +161,14 @@ class Settings:
                 "COWORK_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
                 d.registrations_per_address_per_hour,
             ),
+            password_reset_ttl_seconds=_int(
+                environ, "COWORK_PASSWORD_RESET_TTL_SECONDS", d.password_reset_ttl_seconds
+            ),
+            password_resets_per_address_per_hour=_int(
+                environ,
+                "COWORK_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR",
+                d.password_resets_per_address_per_hour,
+            ),
             metrics_addresses=_list(environ, "COWORK_METRICS_ADDRESSES", d.metrics_addresses),
             metrics_token=environ.get("COWORK_METRICS_TOKEN", ""),
             proxies_count=_int(environ, "COWORK_PROXIES_COUNT", d.proxies_count),
@@ -214,6 +224,10 @@ class Settings:
             "COWORK_REGISTRATIONS_PER_ADDRESS_PER_HOUR": str(
                 self.registrations_per_address_per_hour
             ),
+            "COWORK_PASSWORD_RESET_TTL_SECONDS": str(self.password_reset_ttl_seconds),
+            "COWORK_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR": str(
+                self.password_resets_per_address_per_hour
+            ),
             "COWORK_METRICS_ADDRESSES": ",".join(self.metrics_addresses),
             "COWORK_METRICS_TOKEN": self.metrics_token,
             "COWORK_PROXIES_COUNT": str(self.proxies_count),
@@ -247,6 +261,11 @@ class Settings:
     def presence_key(self) -> bytes:
         """Signs kiosk presence codes and booking PINs (derived: never the JWT key itself)."""
         return hashlib.sha256(b"cowork-presence:" + self.jwt_secret.encode()).digest()
+
+    @property
+    def reset_key(self) -> bytes:
+        """Derives password reset tokens (cowork.domain.password_reset; never the JWT key)."""
+        return hashlib.sha256(b"cowork-password-reset:" + self.jwt_secret.encode()).digest()
 
     @property
     def feed_key(self) -> bytes:
@@ -341,6 +360,20 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+_FLAGS = {"1": True, "true": True, "on": True, "yes": True,
+          "0": False, "false": False, "off": False, "no": False}  # fmt: skip
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return _FLAGS[raw.strip().lower()]
+    except KeyError:
+        raise ConfigError(f"{name} must be on or off, got {raw!r}") from None
+
+
 def _float(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
@@ -426,6 +459,8 @@ class NotifySettings:
     max_attempts: int = 8
     default_ttl_seconds: int = 24 * 3600
     retention_seconds: float = 7 * 24 * 3600.0  # delivery log kept (and dedupe) this long
+    # Off: this node delivers nothing (another node does); its device endpoints still work.
+    worker: bool = True
 
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> NotifySettings:
@@ -452,6 +487,7 @@ class NotifySettings:
             smtp_password=environ.get("SMTP_PASSWORD", ""),
             mail_from=environ.get("MAIL_FROM", ""),
             concurrency=_int(environ, "COWORK_NOTIFY_CONCURRENCY", d.concurrency),
+            worker=_flag(environ, "COWORK_NOTIFY_WORKER", d.worker),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -475,6 +511,7 @@ class NotifySettings:
             "SMTP_PASSWORD": self.smtp_password,
             "MAIL_FROM": self.mail_from,
             "COWORK_NOTIFY_CONCURRENCY": str(self.concurrency),
+            "COWORK_NOTIFY_WORKER": "on" if self.worker else "off",
         }
 
     def checked(self) -> NotifySettings:
@@ -506,6 +543,10 @@ class NotifySettings:
     @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def any_channel(self) -> bool:
+        return self.webpush_enabled or self.fcm_enabled or self.apns_enabled or self.email_enabled
 
     def __repr__(self) -> str:  # keys and passwords never reach a log line
         return "NotifySettings(...)"

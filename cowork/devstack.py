@@ -1,4 +1,5 @@
-"""The embedded stack for dev, tests and the local cluster: PostgreSQL, NATS, localstripe.
+"""The embedded stack for dev, tests and the local cluster: PostgreSQL, NATS, localstripe,
+and for `cowork dev` an SMTP sink (aiosmtpd) whose mail the dev-only page /dev/mail shows.
 
 Every service is a child process we own. Each writes a pid file under the data dir, so a
 server left behind by a crash (SIGKILL, power loss) is found and stopped on the next start
@@ -22,8 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cowork.config import Settings
+from cowork.notify.devmail import dev_mail_dir
 
 log = logging.getLogger("cowork.devstack")
+
+DEV_SENDER = "cowork <no-reply@cowork.localhost>"
+STACK_CHILDREN = (("nats", "nats-server"), ("localstripe", "localstripe"), ("smtp", "aiosmtpd"))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -210,6 +215,7 @@ class Services:
     database_url: str = ""
     nats_url: str = ""
     localstripe_url: str = ""
+    smtp_port: int = 0  # the local mail sink's (writes into <data dir>/mail, a Maildir)
 
     def apply(self, settings: Settings) -> Settings:
         """`settings` pointed at these services."""
@@ -225,6 +231,15 @@ class Services:
                 stripe_api_base=self.localstripe_url,
                 stripe_js_url=f"{self.localstripe_url}/js.stripe.com/v3/",
             )
+        if self.smtp_port:
+            notify = replace(
+                settings.notify,
+                smtp_host="127.0.0.1",
+                smtp_port=self.smtp_port,
+                smtp_tls="none",
+                mail_from=settings.notify.mail_from or DEV_SENDER,
+            )
+            settings = replace(settings, notify=notify)
         return settings
 
 
@@ -272,6 +287,29 @@ def start_localstripe(run_dir: Path, port: int | None = None) -> tuple[ChildProc
     return child, f"http://127.0.0.1:{port}"
 
 
+def start_mail_sink(
+    run_dir: Path, mail_dir: Path, port: int | None = None
+) -> tuple[ChildProcess, int]:
+    """aiosmtpd storing every message it is given in a Maildir (what /dev/mail shows)."""
+    port = port or free_port()
+    for part in ("tmp", "new", "cur"):  # the Maildir layout (aiosmtpd makes it only if absent)
+        (mail_dir / part).mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        f"127.0.0.1:{port}",
+        "-c",
+        "aiosmtpd.handlers.Mailbox",
+        str(mail_dir),
+    ]
+    child = spawn("smtp", argv, run_dir, "aiosmtpd")
+    wait_for_port(port)
+    return child, port
+
+
 def tune_for_tests(database_url: str) -> None:
     """Trade durability for speed on a throwaway test server (never used by `cowork dev`)."""
     import asyncio
@@ -295,12 +333,16 @@ def tune_for_tests(database_url: str) -> None:
 
 
 @contextlib.contextmanager
-def embedded_stack(data_dir: Path, settings: Settings) -> Iterator[Stack]:
-    """Start whatever `settings` does not already point at; stop it all on exit."""
+def embedded_stack(
+    data_dir: Path, settings: Settings, *, mail_sink: bool = False
+) -> Iterator[Stack]:
+    """Start whatever `settings` does not already point at (with `mail_sink`, an SMTP sink
+    unless SMTP_HOST names a server); stop it all on exit."""
     stack = Stack()
     run_dir = data_dir / "run"
     try:
         database_url = nats_url = localstripe_url = ""
+        smtp_port = 0
         if not settings.database_url:
             stack.postgres = EmbeddedPostgres(data_dir / "pgdata")
             database_url = stack.postgres.start()
@@ -310,7 +352,10 @@ def embedded_stack(data_dir: Path, settings: Settings) -> Iterator[Stack]:
         if not settings.stripe_secret_key:
             child, localstripe_url = start_localstripe(run_dir)
             stack.children.append(child)
-        stack.services = Services(database_url, nats_url, localstripe_url)
+        if mail_sink and not settings.notify.smtp_host:
+            child, smtp_port = start_mail_sink(run_dir, dev_mail_dir(data_dir))
+            stack.children.append(child)
+        stack.services = Services(database_url, nats_url, localstripe_url, smtp_port)
         yield stack
     finally:
         stack.stop()
@@ -319,6 +364,6 @@ def embedded_stack(data_dir: Path, settings: Settings) -> Iterator[Stack]:
 def wipe(data_dir: Path) -> None:
     """Delete all embedded data (after stopping anything still running from it)."""
     EmbeddedPostgres(data_dir / "pgdata").stop()
-    for name, marker in (("nats", "nats-server"), ("localstripe", "localstripe")):
+    for name, marker in STACK_CHILDREN:
         kill_stale(data_dir / "run" / f"{name}.pid", marker)
     shutil.rmtree(data_dir, ignore_errors=True)

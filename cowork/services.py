@@ -6,11 +6,11 @@ reverse, and `quiesce` (before the HTTP server stops) lets go of clients and fin
 commands first:
 
     start: database → bus → hub → relay → presence → notices → control → actors → timer →
-           refunds → webhooks
-    quiesce (reverse): refunds · timer stops · actors finish mailboxes · presence leaves ·
-                       hub ends every stream
-    stop (reverse): webhook intake, sender · refund retrier, gateway · relay publishes what is
-                    left · hub · bus · db
+           refunds → webhooks → notify
+    quiesce (reverse): notify takes no more events, sends under way finish · refunds · timer
+                       stops · actors finish mailboxes · presence leaves · hub ends every stream
+    stop (reverse): push and mail channels close · webhook intake, sender · refund retrier,
+                    gateway · relay publishes what is left · hub · bus · db
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from cowork.accounts.epochs import UserStates
 from cowork.accounts.throttle import AttemptThrottle
 from cowork.actions import webhooks as webhook_actions
 from cowork.actors.registry import ActorRegistry
+from cowork.actors.reminders import ReminderDeadlines
 from cowork.actors.space import SpaceActor, SpaceTiming
 from cowork.actors.timer import TimerActor
 from cowork.clock import Clock
 from cowork.config import Settings
 from cowork.integrations.webhooks import Webhooks
 from cowork.metrics import Metrics
+from cowork.notify.worker import DeliveryWorker
 from cowork.payments.context import Payments
 from cowork.payments.refunds import RefundRetrier
 from cowork.realtime.bus import Bus
@@ -47,6 +49,7 @@ from cowork.supervisor import Stage, Supervisor
 log = logging.getLogger("cowork.services")
 
 FORGET_SUBJECT = "ctl.actors.forget"
+RESET_MAILS_PER_HOUR = 3  # to one inbox, per node: a stranger cannot flood someone's mail
 USERS_SUBJECT = "ctl.users.changed"
 
 
@@ -65,11 +68,14 @@ class Services:
     login_throttle: AttemptThrottle  # per address and e-mail
     address_throttle: AttemptThrottle  # failed logins per address, whatever the e-mail
     registration_throttle: AttemptThrottle  # registrations per address
+    reset_throttle: AttemptThrottle  # password reset requests per address
+    reset_mail_throttle: AttemptThrottle  # reset e-mails per e-mail address (then silent)
     users: UserStates
     reads: ReadCache  # floor and catalogue answers, good until the node hears of a change
     webhooks: Webhooks
     hub: Hub | None = None  # None while NATS is not connected: streams answer 503
     presence: Presence | None = None
+    notify: DeliveryWorker | None = None  # None without a push or e-mail channel (or turned off)
     draining: bool = False
     database: DatabaseProbe = field(default_factory=DatabaseProbe)  # readiness
     supervisor: Supervisor = field(default_factory=Supervisor)
@@ -81,6 +87,11 @@ class Services:
         self.relay.wake()
         self.timer.wake(deadline)
         self.refunds.wake()
+
+    def deliveries_queued(self) -> None:
+        """Deliveries were logged directly (not from an event): look for due ones now."""
+        if self.notify is not None:
+            self.notify.wake()
 
     async def users_changed(self, user_id: int) -> None:
         self.users.invalidate(user_id)
@@ -111,6 +122,12 @@ class Services:
             Stage("timer", start=self.timer.start, quiesce=self.timer.stop),
             Stage("refunds", start=self.refunds.start, stop=self._stop_refunds),
             Stage("webhooks", start=self.webhooks.start, stop=self.webhooks.stop),
+            Stage(
+                "notify",
+                start=self._start_notify,
+                quiesce=self._quiesce_notify,
+                stop=self._stop_notify,
+            ),
         ]
 
     async def start(self) -> None:
@@ -190,6 +207,25 @@ class Services:
         except (ValueError, AttributeError, TypeError):
             log.warning("ignoring malformed %s message", FORGET_SUBJECT)
 
+    async def _start_notify(self) -> None:
+        """The delivery worker, on every node that has a channel (docs/push.md)."""
+        n = self.settings.notify
+        if not n.worker or not n.any_channel:
+            why = "turned off (COWORK_NOTIFY_WORKER)" if n.any_channel else "no channel configured"
+            log.info("notifications: this node delivers nothing (%s)", why)
+            return
+        worker = DeliveryWorker(self.settings, self.clock, self.bus, self.metrics)
+        await worker.start()
+        self.notify = worker
+
+    async def _quiesce_notify(self) -> None:
+        if self.notify is not None:
+            await self.notify.quiesce()
+
+    async def _stop_notify(self) -> None:
+        if self.notify is not None:
+            await self.notify.stop()
+
     async def _stop_refunds(self) -> None:
         await self.refunds.stop()
         await self.payments.close()
@@ -207,6 +243,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     )
     services: Services | None = None  # bound below; actors are made only once it is
 
+    def node() -> Services:
+        assert services is not None
+        return services
+
     def space_actor(space_id: int) -> SpaceActor:
         assert services is not None
         return SpaceActor(
@@ -220,7 +260,14 @@ def build_services(settings: Settings, clock: Clock) -> Services:
 
     registry = ActorRegistry(space_actor, metrics)
     metrics.mailbox_depth.set_function(registry.mailbox_depth)
-    timer = TimerActor(registry, clock, metrics, max_sleep=settings.timer_max_sleep_seconds)
+    reminders = ReminderDeadlines(node, grace=timing.no_show_grace, node_id=settings.node_id)
+    timer = TimerActor(
+        registry,
+        clock,
+        metrics,
+        max_sleep=settings.timer_max_sleep_seconds,
+        reminders=reminders,
+    )
     payments = Payments(settings, registry, relay.wake)
 
     async def disable_endpoint(endpoint_id: int, reason: str) -> None:
@@ -244,6 +291,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         registration_throttle=AttemptThrottle(
             settings.registrations_per_address_per_hour, window_seconds=3600.0
         ),
+        reset_throttle=AttemptThrottle(
+            settings.password_resets_per_address_per_hour, window_seconds=3600.0
+        ),
+        reset_mail_throttle=AttemptThrottle(RESET_MAILS_PER_HOUR, window_seconds=3600.0),
         users=UserStates(),
         reads=ReadCache(clock, timedelta(seconds=settings.read_cache_seconds)),
         webhooks=webhooks,

@@ -371,9 +371,11 @@ class SmtpSink:
 
 
 def notify_settings(**overrides: Any) -> NotifySettings:
-    """Test defaults: a fresh durable per test, a fast pass over held rows."""
+    """Test defaults: a fresh durable per test, a fast pass over held rows, and the node's own
+    worker off: these tests run theirs (`running_worker`: an injected clock, faults, kills)."""
     base = {
         "consumer": f"notify-test-{os.urandom(4).hex()}",
+        "worker": False,
         "poll_seconds": 0.2,
         "ack_wait_seconds": 5.0,
         "send_timeout_seconds": 5.0,

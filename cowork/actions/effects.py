@@ -19,6 +19,10 @@ class Effects(Protocol):
     def committed(self, deadline: datetime | None = None) -> None:
         """Outbox rows (or a deadline, or an owed refund) were committed: act on them now."""
 
+    def deliveries_queued(self) -> None:
+        """Rows were committed straight into the delivery log (a password reset mail): the
+        node's delivery worker, if it has one, looks for due deliveries now."""
+
     async def users_changed(self, user_id: int) -> None:
         """A user's role, activation or auth epoch changed: every node drops its cached state
         and ends the user's open streams that lost their right."""

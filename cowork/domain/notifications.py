@@ -190,10 +190,25 @@ def quiet_until(now: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime | 
     return end if end > now else end + timedelta(hours=1)
 
 
+# The timer's reminder deadlines (cowork.store.reminders): their kind → the event they emit.
+REMINDER_EVENTS: dict[str, str] = {
+    "reminder": "booking.reminder",
+    "check_in_open": "booking.check_in_open",
+}
+
+
 def reminder_at(starts_at: datetime, lead_minutes: int) -> datetime:
     """The instant a "starts in N minutes" reminder is due."""
     _aware(starts_at)
     return starts_at - timedelta(minutes=lead_minutes)
+
+
+def minutes_left(starts_at: datetime, now: datetime) -> int:
+    """What "starts in N minutes" says when sent at `now`: the whole minutes to the start,
+    rounded (a reminder fired a few seconds late still says the member's lead), at least 1."""
+    _aware(starts_at)
+    _aware(now)
+    return max(1, round((starts_at - now).total_seconds() / 60))
 
 
 def stale_at(

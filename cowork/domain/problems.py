@@ -255,6 +255,16 @@ class Problem(Enum):
         "Changing the password requires current_password",
         "Send the current password with the new one.",
     )
+    RESET_TOKEN_INVALID = (
+        400,
+        "Password reset link invalid",
+        "The link is unknown or was already used; ask for a new one.",
+    )
+    RESET_TOKEN_EXPIRED = (
+        400,
+        "Password reset link expired",
+        "The link is older than its lifetime; ask for a new one.",
+    )
     SELF_LOCKOUT = (409, "Cannot demote or deactivate yourself", "Another admin must do it.")
     NOT_A_MANAGER = (422, "Only managers manage locations", "Set role to manager first.")
     # -- payments ----------------------------------------------------------------------------

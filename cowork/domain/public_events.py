@@ -52,6 +52,8 @@ PERSONAL_ONLY = frozenset(
     {
         "booking.refunded",
         "booking.expiring",
+        "booking.reminder",
+        "booking.check_in_open",
         "waitlist.offer",
         "series.created",
         "series.cancelled",

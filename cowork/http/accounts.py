@@ -125,7 +125,7 @@ class TokenPair(Out):
 )
 async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, RegisterBody)
-    _count(services(request).registration_throttle, f"register|{_client_ip(request)}")
+    throttle_attempt(services(request).registration_throttle, f"register|{client_ip(request)}")
     user = await passwords.register(body.email, body.password, body.name)
     return json(_user_out(user, []).model_dump(mode="json"), status=201)
 
@@ -142,10 +142,10 @@ async def register(request: Request) -> HTTPResponse:
 async def login(request: Request) -> HTTPResponse:
     body = parse_body(request, LoginBody)
     node = services(request)
-    address = f"login|{_client_ip(request)}"
+    address = f"login|{client_ip(request)}"
     key = f"{address}|{passwords.normalise_email(body.email)}"
-    _count(node.address_throttle, address)  # one address guessing many e-mails
-    _count(node.login_throttle, key)
+    throttle_attempt(node.address_throttle, address)  # one address guessing many e-mails
+    throttle_attempt(node.login_throttle, key)
     user = await passwords.authenticate(body.email, body.password)
     node.login_throttle.forgive(key)
     node.address_throttle.undo(address)
@@ -313,16 +313,16 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _client_ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
     # remote_addr is set only when the proxy headers are trusted (HAProxy in front).
     return request.remote_addr or request.ip
 
 
 def _count_attempt(request: Request, key: str) -> None:
-    _count(services(request).login_throttle, key)
+    throttle_attempt(services(request).login_throttle, key)
 
 
-def _count(throttle: AttemptThrottle, key: str) -> None:
+def throttle_attempt(throttle: AttemptThrottle, key: str) -> None:
     wait = throttle.attempt(key)
     if wait is not None:
         raise Problem.TOO_MANY_ATTEMPTS.error(

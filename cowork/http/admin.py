@@ -76,6 +76,7 @@ class TimerOut(Out):
     last_sweep_at: str | None
     last_lag_seconds: float
     processed: int
+    reminders_fired: int  # by this node's timer since it started
     next_deadline_at: str | None
     recent: list[dict[str, Any]]
 
@@ -97,6 +98,7 @@ def _timer(request: Request) -> dict[str, Any]:
         "last_sweep_at": _iso(status.last_sweep_at),
         "last_lag_seconds": status.last_lag_seconds,
         "processed": status.processed,
+        "reminders_fired": status.reminders_fired,
         "next_deadline_at": _iso(status.next_deadline_at),
         "recent": [{"booking_id": b, "at": at.isoformat()} for b, at in status.recent],
     }

@@ -9,6 +9,7 @@ from sanic import Blueprint
 MODULES = (
     "health",
     "accounts",
+    "password_reset",
     "catalogue",
     "manage",
     "reports",
@@ -28,6 +29,7 @@ MODULES = (
     "admin",
     "web",
     "devcard",
+    "devmail",
     "openapi",
 )
 

@@ -99,6 +99,13 @@ async def favicon(request: Request) -> HTTPResponse:
     return await _serve(request, web_file("icon.svg"))
 
 
+@bp.get("/sw.js")
+@openapi.exclude()
+async def service_worker(request: Request) -> HTTPResponse:
+    """The service worker that shows pushes: at the root, so its scope is the whole app."""
+    return await _serve(request, web_file("sw.js"))
+
+
 @bp.get("/web/<name:str>")
 @openapi.exclude()
 async def asset(request: Request, name: str) -> HTTPResponse:

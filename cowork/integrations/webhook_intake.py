@@ -128,6 +128,11 @@ class WebhookIntake(Worker):
                 for msg in messages:
                     await self._handle(msg)
             except asyncio.CancelledError:
+                # Left subscribed, a 408 the server sends after a timed-out fetch waits unread
+                # in the queue, and the bus's drain at shutdown waits 30 s for it.
+                with contextlib.suppress(Exception):
+                    if psub is not None:
+                        await psub.unsubscribe()
                 raise
             except Exception as exc:  # noqa: BLE001 (NATS away, or the consumer was deleted)
                 if not backoff:

@@ -12,6 +12,7 @@ from cowork.clock import Clock
 from cowork.config import NotifySettings
 from cowork.domain.delivery import Outcome, RetryPolicy, next_attempt
 from cowork.domain.notifications import MailTemplate, normalize_locale
+from cowork.notify.account_mail import ACCOUNT_EVENTS, account_message
 from cowork.notify.channels import PushSender, SendResult
 from cowork.notify.mailer import Mailer
 from cowork.notify.mails import booking_mail, compose
@@ -37,12 +38,15 @@ class Dispatcher:
         metrics: NotifyMetrics,
         senders: Mapping[str, PushSender],
         mailer: Mailer | None,
+        *,
+        reset_key: bytes = b"",
     ) -> None:
         self._s = settings
         self._clock = clock
         self._metrics = metrics
         self._senders = senders
         self._mailer = mailer
+        self._reset_key = reset_key  # account e-mails derive their links' tokens with it
         self._policy = RetryPolicy(max_attempts=settings.max_attempts)
         self._jitter = random.Random()
         self._places: dict[tuple[int | None, int | None], tuple[float, store.Place | None]] = {}
@@ -68,6 +72,8 @@ class Dispatcher:
     async def _attempt(self, row: DeliveryRow, now: datetime, who: Recipient | None) -> SendResult:
         if who is None or not who.active:
             return SendResult(Outcome.FAILED, detail="no such member")
+        if row.event_type in ACCOUNT_EVENTS:
+            return await self._account_mail(row, who, now)
         event = BookingEvent.parse(row.envelope)
         place = await self._place(event.space_id, event.location_id)
         if row.channel == EMAIL:
@@ -112,6 +118,22 @@ class Dispatcher:
         return await self._mailer.send(
             compose(mail, to=who.email, sender=self._mailer.sender, now=now)
         )
+
+    async def _account_mail(self, row: DeliveryRow, who: Recipient, now: datetime) -> SendResult:
+        if self._mailer is None:
+            return SendResult(Outcome.FAILED, detail="e-mail not configured")
+        message = await account_message(
+            row.event_type,
+            row.envelope.get("data") or {},
+            who,
+            key=self._reset_key,
+            public_url=self._s.public_url,
+            sender=self._mailer.sender,
+            now=now,
+        )
+        if message is None:
+            return SendResult(Outcome.FAILED, detail="no longer valid (used or expired)")
+        return await self._mailer.send(message)
 
     async def _place(self, space_id: int | None, location_id: int | None) -> store.Place | None:
         """Names and zone of a booking's place, cached briefly (a rename shows within a minute)."""

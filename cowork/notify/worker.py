@@ -95,7 +95,14 @@ class DeliveryWorker:
         self._lanes = {kind: Lane(self._n.concurrency) for kind in self._senders}
         if self._mailer is not None:
             self._lanes[EMAIL] = Lane(self._n.concurrency)
-        self._dispatcher = Dispatcher(self._n, clock, self.metrics, self._senders, self._mailer)
+        self._dispatcher = Dispatcher(
+            self._n,
+            clock,
+            self.metrics,
+            self._senders,
+            self._mailer,
+            reset_key=settings.reset_key,
+        )
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._work: set[asyncio.Task[Any]] = set()
@@ -109,6 +116,11 @@ class DeliveryWorker:
     def channels(self) -> frozenset[str]:
         return frozenset(self._lanes)
 
+    @property
+    def running(self) -> list[str]:
+        """The names of its loops still running (the due pass; the consumer, with NATS)."""
+        return [task.get_name() for task in self._loops if not task.done()]
+
     async def start(self) -> None:
         for sender in self._senders.values():
             await sender.open()
@@ -116,12 +128,16 @@ class DeliveryWorker:
         if not self._lanes:
             log.info("no push or e-mail channel configured: the notify consumer stays off")
             return
+        if not self._settings.nats_url:
+            # Deliveries logged directly (password resets) still go out; events cannot come.
+            log.warning("no NATS: the notify worker sends logged deliveries only")
+            return
         if self._bus.is_connected:  # the durable exists from now on: no event is missed
             await self._bus.js.add_consumer(STREAM, consumer_config(self._settings))
         self._loops.append(asyncio.create_task(self._consume(), name="notify-consume"))
 
-    async def stop(self) -> None:
-        """Stop taking events, let attempts under way finish (bounded), close the channels.
+    async def quiesce(self) -> None:
+        """Stop taking events and passes; let attempts under way finish (bounded).
 
         An event whose attempts do not finish in time is left unacked: JetStream gives it to
         another node, which finds what was already sent in the log.
@@ -133,6 +149,10 @@ class DeliveryWorker:
             await asyncio.wait(set(self._work), timeout=self._n.send_timeout_seconds + 1)
         for task in list(self._work):
             await stop_task(task)
+
+    async def stop(self) -> None:
+        """Quiesce, then close the channels."""
+        await self.quiesce()
         for sender in self._senders.values():
             await sender.close()
 
@@ -168,6 +188,7 @@ class DeliveryWorker:
                     self._spawn(self._handle(msg), name="notify-event")
                 self.metrics.in_flight.set(self._events_in_flight)
             except asyncio.CancelledError:
+                await _let_go(psub)
                 raise
             except Exception as exc:  # noqa: BLE001 (NATS away or the consumer was deleted)
                 if not backoff:
@@ -329,3 +350,12 @@ class DeliveryWorker:
             return
         self._last_prune = now
         await notify_log.prune(now - timedelta(seconds=self._n.retention_seconds))
+
+
+async def _let_go(psub: JetStreamContext.PullSubscription | None) -> None:
+    """Unsubscribe a pull subscription we stop using. Left subscribed, a status message the
+    server sends after a fetch timed out (408) waits in its queue, unread, and the bus's
+    drain at shutdown waits for it until its own timeout (30 s)."""
+    if psub is not None:
+        with contextlib.suppress(Exception):
+            await psub.unsubscribe()

@@ -23,6 +23,8 @@ NOTIFICATION_TITLES = {
     "booking.held": "Booking held",
     "booking.confirmed": "Booking confirmed",
     "booking.expiring": "Your hold is about to expire",
+    "booking.reminder": "Your booking starts soon",
+    "booking.check_in_open": "Check-in is open",
     "booking.expired": "Hold expired",
     "booking.cancelled": "Booking cancelled",
     "booking.refunded": "Refund issued",

@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from cowork.store.db import db
 
 _COLUMNS = (
@@ -134,6 +136,28 @@ async def plan(
         )
         claimed += [DeliveryRow.from_record(r) for r in again]
     return claimed, duplicates
+
+
+async def queue(
+    conn: BaseDBAsyncClient,
+    *,
+    key: str,
+    event_type: str,
+    user_id: int,
+    envelope: dict[str, Any],
+    target: str,
+    channel: str,
+    due_at: datetime,
+    stale_at: datetime | None,
+) -> None:
+    """Log one delivery that no event brings (an account e-mail), pending, in the caller's
+    transaction: the pass over due rows sends it like a held or retried one."""
+    await conn.execute_query(
+        "INSERT INTO notify_deliveries (event_key, event_type, user_id, envelope, target, "
+        "channel, due_at, stale_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) "
+        "ON CONFLICT (event_key, target) DO NOTHING",
+        [key, event_type, user_id, json.dumps(envelope), target, channel, due_at, stale_at],
+    )
 
 
 async def claim_due(

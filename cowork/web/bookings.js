@@ -10,6 +10,7 @@ import { startCheckout } from "./checkout.js";
 import { showFeed } from "./feed.js";
 import { seriesCard } from "./myseries.js";
 import { showWaitlist, waitlist } from "./waitlist.js";
+import { renderPush, startPush } from "./push.js";
 import { fmt, hhmm, localDate, localInstant, localMinutes, t, translate } from "./i18n.js";
 import { adjustUnread, openAuth, resetUnread, startShell } from "./shell.js";
 
@@ -28,6 +29,7 @@ const errorText = (err) => (err instanceof ProblemError ? err.message : t("commo
 
 
 async function load() {
+  renderPush();
   if (!session.signedIn) {
     $("upcoming").replaceChildren(h("li", {}, h("button", { type: "button", onclick: () => openAuth("in"), text: t("bookings.sign_in") })));
     $("past").replaceChildren();
@@ -309,7 +311,10 @@ function start() {
   showFeed($("calendar-feed"), { say, dialog: (...args) => dialog(...args, { danger: false, cancelText: t("common.cancel") }) });
   document.addEventListener("me-event", (e) => { onMine(e.detail); waitlist.apply(e.detail); offers.apply(e.detail); });
   document.addEventListener("me-resync", () => { load(); waitlist.load(); });
-  document.addEventListener("langchange", () => { translate(document); render(); loadNotifications(); });
+  document.addEventListener("langchange", () => {
+    translate(document); render(); loadNotifications(); renderPush();
+  });
+  startPush();
   if (location.hash === "#notifications") $("notifications").focus();
 }
 

@@ -4,6 +4,7 @@
 import { $, api, h, ProblemError, session, signIn, signOut, signUp } from "./core.js";
 import { LANGS, lang, setLang, t, translate } from "./i18n.js";
 import { LiveStream } from "./live.js";
+import { openForgot, resetFromLink } from "./reset.js";
 
 const NAV = [
   { href: "/", key: "nav.find" },
@@ -27,6 +28,7 @@ export function startShell({ onAccount = () => {} } = {}) {
     if (e.key === "cowork.user" || e.key === null) accountChanged();
   });
   accountChanged();
+  resetFromLink(() => openAuth("in"));
 }
 
 function render() {
@@ -147,7 +149,12 @@ export function openAuth(mode = "in") {
         type: "button", class: "link",
         onclick: () => { switched = true; dialog.close(); openAuth(mode === "up" ? "in" : "up").then(resolve); },
         text: t(mode === "up" ? "auth.have_account" : "auth.no_account"),
-      })));
+      })),
+      mode === "in" ? h("p", {}, h("button", {
+        type: "button", class: "link", id: "forgot",
+        onclick: () => { const email = form.querySelector("#auth-email").value; dialog.close(); openForgot(email); },
+        text: t("auth.forgot"),
+      })) : null);
     let done = false;
     let switched = false;
     form.addEventListener("submit", async (event) => {

@@ -98,14 +98,20 @@ class Web:
         height: int = 900,
         timezone: str = "Europe/Rome",
         lang: str = "en",
+        permissions: tuple[str, ...] = (),
+        init_script: str | None = None,
     ) -> Page:
-        """A new browser context (its own storage) on `path`, signed in as `user` if given."""
+        """A new browser context (its own storage) on `path`, signed in as `user` if given,
+        with `permissions` granted and `init_script` run before every page's own scripts."""
         context = await self.browser.new_context(
             viewport={"width": width, "height": height},
             timezone_id=timezone,
             locale="en-GB",
             base_url=self.url,
+            permissions=list(permissions),
         )
+        if init_script is not None:
+            await context.add_init_script(init_script)
         self.contexts.append(context)
         seed: dict[str, str] = {"cowork.lang": lang}
         if user is not None:

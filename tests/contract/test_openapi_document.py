@@ -29,6 +29,9 @@ UNDOCUMENTED = {
     "/favicon.ico",
     "/webhooks/stripe",
     "/api/v1/dev/card-payments",  # dev and tests only (localstripe)
+    "/dev/mail",  # dev only: the local mail sink's inbox (404 elsewhere)
+    "/dev/mail/<key:str>",
+    "/sw.js",  # the web app's service worker
     "/ical/<name:str>",  # calendar applications subscribe to it; its token is the credential
     *PAGES,
     "/api/v1/ws",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cowork.devstack import free_port, wait_http_ok
+from cowork.devstack import free_port, wait_http_ok, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -88,12 +89,28 @@ def test_dev_serves_and_stops_everything_it_started(data_dir, sig):
         assert login.status_code == 200, login.text
         assert processes_using(data_dir), "the embedded services should be running"
         children = recorded_children(data_dir)
-        assert len(children) == 2  # nats-server and localstripe
+        assert len(children) == 3  # nats-server, localstripe and the SMTP sink
+        assert_push_and_mail_work_out_of_the_box(data_dir, url)
     finally:
         stop(proc, sig)
     assert processes_using(data_dir) == []
     assert alive(children) == []
     assert_terminal_shows_our_lines_only(data_dir, port)
+
+
+def assert_push_and_mail_work_out_of_the_box(data_dir: Path, url: str) -> None:
+    """Fault: a newcomer's `cowork dev` has no Web Push (no VAPID key) or sends e-mail nowhere
+    they can see it."""
+    secrets = json.loads((data_dir / "secrets.json").read_text())
+    key = httpx.get(f"{url}/api/v1/push/vapid-public-key")
+    assert key.status_code == 200 and secrets["VAPID_PRIVATE_KEY"]
+    assert httpx.get(f"{url}/dev/mail").status_code == 200
+    r = httpx.post(f"{url}/api/v1/auth/password-reset", json={"email": "member@example.com"})
+    assert r.status_code == 202
+    shown = wait_until(
+        lambda: "Reset your cowork password" in httpx.get(f"{url}/dev/mail").text, timeout=30
+    )
+    assert shown, "the reset mail never reached /dev/mail"
 
 
 def assert_terminal_shows_our_lines_only(data_dir: Path, port: int) -> None:
@@ -121,7 +138,7 @@ def test_second_start_reuses_data_and_survives_a_crashed_first(data_dir):
     first.kill()  # a crash: postgres, nats and localstripe are left behind
     first.wait()
     assert processes_using(data_dir)
-    assert len(alive(orphans)) == 2
+    assert len(alive(orphans)) == 3
     second = start_dev(data_dir, port)
     try:
         assert wait_http_ok(f"{url}/readyz", timeout=120, alive=lambda: second.poll() is None)

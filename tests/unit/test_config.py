@@ -89,6 +89,8 @@ def every_field_changed() -> Settings:
         login_attempts_per_minute=9,
         login_failures_per_address_per_minute=29,
         registrations_per_address_per_hour=19,
+        password_reset_ttl_seconds=601,
+        password_resets_per_address_per_hour=7,
         metrics_addresses=("10.0.0.9",),
         metrics_token="metrics-token-xyz",
         proxies_count=2,
@@ -132,6 +134,7 @@ def every_notify_field_changed() -> NotifySettings:
         smtp_password="mail-secret",
         mail_from="cowork <no-reply@cowork.example>",
         concurrency=4,
+        worker=False,
     )
 
 

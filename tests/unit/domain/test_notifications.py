@@ -20,6 +20,7 @@ from cowork.domain.notifications import (
     Skip,
     decide,
     mail_templates,
+    minutes_left,
     normalize_locale,
     quiet_until,
     refund_cents,
@@ -164,6 +165,15 @@ def test_stale_and_reminder_instants() -> None:
     assert stale_at("booking.refunded", start=start, end=end, until=None) is None
     assert stale_at("booking.confirmed", start=start, end=end, until=None) == end
     assert reminder_at(start, 15) == rome(2026, 1, 10, 8, 45)
+
+
+def test_minutes_left_says_the_lead_even_when_fired_a_little_late() -> None:
+    """Fault: "starts in 14 minutes" for a 15-minute reminder fired 2 s late, or "starts in
+    0 minutes" for one fired in its last seconds."""
+    start = rome(2026, 1, 10, 9, 0)
+    assert minutes_left(start, start - timedelta(minutes=15) + timedelta(seconds=2)) == 15
+    assert minutes_left(start, start - timedelta(minutes=8, seconds=20)) == 8
+    assert minutes_left(start, start - timedelta(seconds=10)) == 1
 
 
 @pytest.mark.parametrize(

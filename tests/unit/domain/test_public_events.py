@@ -21,6 +21,8 @@ EMITTED = {
     "booking.rescheduled",
     "booking.refunded",
     "booking.expiring",
+    "booking.reminder",
+    "booking.check_in_open",
     "booking.approved",
     "waitlist.offer",
     "series.created",
