@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+from typing import Any
 
 from tortoise import Tortoise, connections
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.asyncpg import client as asyncpg_client
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContextPooled
+from tortoise.connection import get_connections
 
 from cowork.config import Settings, tortoise_config
 
@@ -22,6 +26,33 @@ async def migrate(settings: Settings) -> list[str]:
     )
     async with command:
         return await command.upgrade(run_in_transaction=True)
+
+
+class _CancelSafeTransaction(TransactionContextPooled):
+    """`in_transaction()` that gives its connection back when cancelled during BEGIN.
+
+    Tortoise 1.1.9 acquires a pooled connection, then awaits BEGIN; a task cancelled in that
+    await never reaches `__aexit__`, so the connection stays "in use" for good: the pool
+    shrinks by one at every such cancel (a client gone mid-request, a stage stopped mid-sweep)
+    and closing the pool waits its 10 s timeout for it.
+    """
+
+    async def __aenter__(self) -> Any:
+        await self.ensure_connection()
+        pool = self.client._parent._pool
+        self.client._connection = await pool.acquire()
+        self.token = get_connections().set(self.connection_name, self.client)
+        try:
+            await self.client.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pool.release(self.client._connection))
+            raise
+        return self.client
+
+
+asyncpg_client.TransactionContextPooled = _CancelSafeTransaction  # type: ignore[misc]
 
 
 async def init_orm(settings: Settings) -> None:
