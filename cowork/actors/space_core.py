@@ -40,6 +40,7 @@ class SpaceCore(Actor[Command]):
     clock: Clock
     timing: SpaceTiming
     memory: SpaceMemory
+    _after_commit: Callable[[datetime | None], None]  # wakes the relay and the timer
 
     @abstractmethod
     async def rules(self) -> SpaceRules:
@@ -105,6 +106,10 @@ class SpaceCore(Actor[Command]):
     @abstractmethod
     async def _offer_freed(self, conn: BaseDBAsyncClient) -> None:
         """Offer what this transaction freed to the space's waiting members."""
+
+    @abstractmethod
+    async def _remember(self, rows: list[BookingRow]) -> None:
+        """Take in what a commit changed (memory reloads if it disagrees)."""
 
     @abstractmethod
     async def _load(self) -> None:
