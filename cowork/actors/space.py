@@ -110,7 +110,7 @@ class SpaceActor(
         self._side_effects: list[BookingRow] = []  # rows a write changed on the side
         self._rules: SpaceRules | None = None
         self._rules_at: datetime | None = None
-        self._ids: list[int] = []  # reserved booking ids
+        self._ids: list[int] = []  # reserved booking ids, the next one last
 
     # -- state -----------------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -169,9 +169,14 @@ class SpaceActor(
 
     # -- writes ----------------------------------------------------------------------------
     async def _next_id(self) -> int:
-        if not self._ids:
-            self._ids = await store.next_booking_ids(ID_BLOCK)
-        return self._ids.pop(0)
+        await self._reserve_ids(1)
+        return self._ids.pop()
+
+    async def _reserve_ids(self, count: int) -> None:
+        """Have `count` ids at hand (a drained run of holds reserves them in one query)."""
+        if len(self._ids) < count:
+            more = await store.next_booking_ids(max(ID_BLOCK, count - len(self._ids)))
+            self._ids = more[::-1] + self._ids  # popped from the end: lowest first
 
     def _judge(
         self, slot: Slot, rules: SpaceRules, now: datetime, moving: int | None = None

@@ -55,6 +55,10 @@ class SpaceCore(Actor[Command]):
         """A reserved booking id (events name a booking before it exists)."""
 
     @abstractmethod
+    async def _reserve_ids(self, count: int) -> None:
+        """Reserve ids for `count` bookings ahead, in one query."""
+
+    @abstractmethod
     def _judge(
         self, slot: Slot, rules: SpaceRules, now: datetime, moving: int | None = None
     ) -> int:

@@ -58,6 +58,7 @@ class HoldCommands(SpaceCore):
 
     async def handle_batch(self, messages: list[Command]) -> list[Any]:
         outcomes: list[Any] = [None] * len(messages)
+        await self._reserve_ids(len(messages))
         plain: list[tuple[int, JudgedHold]] = []
         taken = Timeline()  # what this run's plain holds keep, until they are written
         for i, cmd in enumerate(messages):
@@ -100,8 +101,8 @@ class HoldCommands(SpaceCore):
         results = await self.writer.write(new)
         won = [r for r in results if isinstance(r, BookingRow)]
         await self._remember(won)
-        for row in won:
-            self._after_commit(row.deadline_at)
+        if won:  # the relay wakes once; the timer for the earliest new deadline
+            self._after_commit(min((r.deadline_at for r in won if r.deadline_at), default=None))
         reloaded = False
         for (i, hold), result in zip(plain, results, strict=True):
             if not isinstance(result, SlotConflict):

@@ -84,7 +84,7 @@ class BookingRow:
 
     @classmethod
     def from_record(cls, record: Any) -> BookingRow:
-        values = {f.name: record[f.name] for f in fields(cls)}
+        values = {name: record[name] for name in _ROW_FIELDS}
         values["status"] = BookingStatus(values["status"])
         return cls(**values)
 
@@ -121,6 +121,9 @@ class BookingRow:
             "series_id": self.series_id,
         }
         return body
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(BookingRow))
 
 
 def _status(value: str | None) -> BookingStatus | None:
