@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.holds [--spaces 50] [--seconds 10] [--connections 32]
         [--hot-connections 256] [--pgbench-seconds 10] [--baseline-cwd /work/main]
+        [--env KEY=VALUE ...] [--profile PATH]
 
 Needs wrk (Debian: `apt-get install -y wrk`); without it, prints how to get it and exits 0.
 One `python -m cowork serve` node (production settings) on an embedded PostgreSQL and NATS.
@@ -171,7 +172,8 @@ def measure(s: Stack, args: argparse.Namespace) -> None:
             print(f"baseline node from {args.baseline_cwd}:", flush=True)
             before = phases(url, old[:-1], old[-1], users, args)
             asyncio.run(caught_up(s.database_url))
-    with node(s, "holds-1") as url:
+    env = dict(kv.split("=", 1) for kv in args.env)
+    with node(s, "holds-1", **env) as url:
         print("this checkout:", flush=True)
         spread, single = phases(url, spaces, hot, users, args)
         asyncio.run(caught_up(s.database_url))
@@ -198,6 +200,13 @@ def main() -> None:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--baseline-cwd", type=Path, help="a checkout to run the baseline node")
     parser.add_argument("--profile", metavar="PATH", help="py-spy of the node: PATH.spread/.hot")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the node's environment (say COWORK_GROUP_COMMIT_INFLIGHT=0)",
+    )
     args = parser.parse_args()
     if not wrk.available():
         print(wrk.INSTALL)

@@ -1,5 +1,6 @@
 """Booking writes: each runs in the caller's transaction and holds the change, its events, the
-idempotent answer and anything owed (a refund). The space actor calls them one at a time.
+idempotent answer and anything owed (a refund). The space actor calls them one at a time;
+plain new holds go out in groups instead (`store.group_commit`, the same statement as `place`).
 
 Status changes are conditional updates (`… WHERE status = <what we read>`): when another
 writer got there first they return None and nothing is written.
