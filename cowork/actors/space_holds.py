@@ -1,8 +1,10 @@
 """New holds: what a space's actor finds in its mailbox is judged in order and written at once.
 
 A run of holds drained together (`Actor.batchable`) is judged one after another against the
-actor's memory *and the run's earlier holds*, so the first of two overlapping holds wins, as
-if they had come one at a time. The plain ones (no quota to count, no lapsed hold to expire
+actor's memory *and the run's earlier holds*: a hold overlapping an earlier one of its run
+waits for that one's fate (refused naming it if it committed, judged again if it lost), so
+the outcome is one the holds could have had one at a time and a 409 names only committed
+bookings. The plain ones (no quota to count, no lapsed hold to expire
 first) are handed to the node's writer together (`store.group_commit`: one statement, shared
 with other spaces' holds); the others are written alone, in their place in the run. The
 database stays the arbiter: a hold it refuses for an overlap reloads memory and answers 409
@@ -59,27 +61,54 @@ class HoldCommands(SpaceCore):
     async def handle_batch(self, messages: list[Command]) -> list[Any]:
         outcomes: list[Any] = [None] * len(messages)
         await self._reserve_ids(len(messages))
+        await self._place_run(list(enumerate(messages)), outcomes)
+        return outcomes
+
+    async def _place_run(self, run: list[tuple[int, Command]], outcomes: list[Any]) -> None:
+        """Judge a run in order; write its plain holds together, any other alone in its place.
+        A hold that overlaps only an earlier hold of the run waits for that hold's fate."""
         plain: list[tuple[int, JudgedHold]] = []
+        behind: list[tuple[int, Command, list[int]]] = []
         taken = Timeline()  # what this run's plain holds keep, until they are written
-        for i, cmd in enumerate(messages):
+        for i, cmd in run:
             assert isinstance(cmd, PlaceHold)
             try:
                 hold = await self._judge_hold(cmd, taken)
             except Exception as exc:  # noqa: BLE001 - it fails alone (DomainError: a 4xx)
                 outcomes[i] = exc
                 continue
-            if hold.plain:
+            if isinstance(hold, list):
+                behind.append((i, cmd, hold))
+            elif hold.plain:
                 taken.add(hold.row.id, hold.guard)
                 plain.append((i, hold))
-                continue
-            await self._write_plain(plain, outcomes)  # what came before it goes first
-            plain, taken = [], Timeline()
-            outcomes[i] = await _outcome(self._place_alone(hold))
-        await self._write_plain(plain, outcomes)
-        return outcomes
+            else:
+                await self._settle(plain, behind, outcomes)  # what came before it goes first
+                plain, behind, taken = [], [], Timeline()
+                outcomes[i] = await _outcome(self._place_alone(hold))
+        await self._settle(plain, behind, outcomes)
 
-    async def _judge_hold(self, cmd: PlaceHold, taken: Timeline) -> JudgedHold:
-        """Validate against the rules, memory and `taken`; price it and reserve its id."""
+    async def _settle(
+        self,
+        plain: list[tuple[int, JudgedHold]],
+        behind: list[tuple[int, Command, list[int]]],
+        outcomes: list[Any],
+    ) -> None:
+        """Write the plain holds; then a hold behind one that won is refused naming it (a 409
+        names only committed bookings), and one behind holds that all lost is judged again."""
+        won = await self._write_plain(plain, outcomes)
+        again: list[tuple[int, Command]] = []
+        for i, cmd, earlier in behind:
+            if winners := [b for b in earlier if b in won]:
+                outcomes[i] = SlotTakenError("another booking holds this slot", conflicts=winners)
+            else:
+                again.append((i, cmd))
+        if again:  # each round settles at least its first hold: this ends
+            await self._place_run(again, outcomes)
+
+    async def _judge_hold(self, cmd: PlaceHold, taken: Timeline) -> JudgedHold | list[int]:
+        """Validate against the rules and memory; price it and reserve its id. Overlapping
+        only holds of `taken` (not written yet): their ids, to decide once they are."""
         rules = await self.rules()
         if not rules.active:
             raise SpaceInactiveError("this space is not bookable")
@@ -88,15 +117,18 @@ class HoldCommands(SpaceCore):
         self._judge(slot, rules, now)
         guard = guarded(slot, rules.buffers)
         if earlier := taken.conflicts(guard):
-            raise SlotTakenError("another booking holds this slot", conflicts=earlier)
+            return earlier
         assert cmd.requester.user_id is not None
         row = await self._new_row(cmd.requester.user_id, slot, rules, now)
         return JudgedHold(cmd, row, guard, rules, now, self.memory.lapsed_in(guard, now))
 
-    async def _write_plain(self, plain: list[tuple[int, JudgedHold]], outcomes: list[Any]) -> None:
-        """Write plain holds through the node's writer; each gets its own outcome."""
+    async def _write_plain(
+        self, plain: list[tuple[int, JudgedHold]], outcomes: list[Any]
+    ) -> set[int]:
+        """Write plain holds through the node's writer; each gets its own outcome. The ids
+        of those committed."""
         if not plain:
-            return
+            return set()
         new = [NewBooking(h.row, EVENT_OF[h.row.status], h.cmd.idempotency_id) for _, h in plain]
         results = await self.writer.write(new)
         won = [r for r in results if isinstance(r, BookingRow)]
@@ -112,6 +144,9 @@ class HoldCommands(SpaceCore):
                 await self._load()
                 reloaded = True
             outcomes[i] = await _outcome(self._retry_past_lapsed(hold))
+        return {r.id for r in won} | {
+            o.id for i, _ in plain if isinstance(o := outcomes[i], BookingRow)
+        }
 
     async def _place_alone(self, hold: JudgedHold) -> BookingRow:
         """A hold that needs a transaction of its own (quotas, a lapsed hold to expire)."""

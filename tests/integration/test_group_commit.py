@@ -115,6 +115,7 @@ async def test_a_drained_run_has_winners_and_losers_and_commits_every_winner(nod
 
     first, overlapping, third, raced, fifth = results
     assert isinstance(overlapping, SlotTakenError)  # judged against the run's first hold
+    assert overlapping.extra["conflicts"] == [first.id]  # which committed
     assert isinstance(raced, SlotTakenError)  # refused by the database, not by memory
     for row in (first, third, fifth):
         assert isinstance(row, BookingRow), row
@@ -127,6 +128,27 @@ async def test_a_drained_run_has_winners_and_losers_and_commits_every_winner(nod
         members[0].id,  # another node's booking at 14:00 still stands
         members[4].id,
     ]
+
+
+async def test_a_hold_behind_one_that_lost_at_the_database_is_judged_again_and_wins(node):
+    """The run's first hold loses to another node's booking; the second overlapped only the
+    first. Refusing it (worse: naming a booking that was never committed) would be wrong."""
+    registry, _ = node
+    space = await make_space(await make_location(), hourly_price_cents=1000)
+    members = [await make_user() for _ in range(3)]
+    await registry.get(space.id)
+    await another_nodes_booking(space, members[0], 9)  # 09:00-10:00, unknown to memory
+    holds = [
+        PlaceHold(Requester(members[1].id), *at(9.5)),  # overlaps the other node's: loses
+        PlaceHold(Requester(members[2].id), *at(10)),  # overlaps only the first
+    ]
+
+    lost, behind = await ask_together(registry, space.id, holds)
+
+    assert isinstance(lost, SlotTakenError)
+    assert isinstance(behind, BookingRow), behind
+    assert await held_events(behind.id) == 2
+    assert [user for _, user in await live_in_space(space.id)] == [members[0].id, members[2].id]
 
 
 async def test_a_hold_that_cannot_be_written_fails_alone_and_its_run_commits(node):
