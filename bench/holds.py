@@ -26,6 +26,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,13 +127,25 @@ async def caught_up(url: str, deadline: float = 60.0) -> None:
 
 def run(url: str, name: str, lines: list[str], conns: int, seconds: float) -> wrk.WrkResult:
     pid = node_pid(int(url.rsplit(":", 1)[1]))
-    cpu = cpu_seconds(pid)
+    cpu, (rows, statements) = cpu_seconds(pid), batches(url)
     result = wrk.run(name, url, lines, seconds=seconds, connections=conns, distinct=True)
     accepted = accepted_rate(result, seconds)
     per_hold = (cpu_seconds(pid) - cpu) / max(1, result.requests - result.errors) * 1e6
+    rows_after, statements_after = batches(url)
+    grouped = (rows_after - rows) / max(1.0, statements_after - statements)
     print(f"  {result.line()}; accepted {accepted:,.0f}/s, node CPU {per_hold:,.0f} µs per "
-          f"hold, load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+          f"hold, {grouped:.1f} holds per statement, load {os.getloadavg()[0]:.1f}",
+          flush=True)  # fmt: skip
     return result
+
+
+def batches(url: str) -> tuple[float, float]:
+    """New bookings written and statements that wrote them so far (0, 0: a node without
+    group commit)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    found = dict(re.findall(r"^cowork_booking_write_rows_(sum|count) ([\d.e+]+)$", text, re.M))
+    return float(found.get("sum", 0)), float(found.get("count", 0))
 
 
 def accepted_rate(result: wrk.WrkResult, seconds: float) -> float:
