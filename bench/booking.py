@@ -30,11 +30,12 @@ from bench.common import (
 )
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue
 
-# The write the actor performs for a hold: booking + public and personal outbox rows +
+# The write the actor performs for a hold (random one-hour slots up to year ~230,000, so 8
+# clients do not collide): booking + public and personal outbox rows +
 # the member's notification, in one transaction (see cowork/store/events.py).
 PGBENCH_SCRIPT = """\
 \\set space random({first}, {first} + {spaces} - 1)
-\\set hour random(1, 40000000)
+\\set hour random(1, 2000000000)
 BEGIN;
 INSERT INTO bookings (space_id, location_id, user_id, starts_at, ends_at, status, price_cents,
   currency, expires_at, deadline_at)
