@@ -68,7 +68,10 @@ async def _fresh_database(admin_url: str) -> str:
 
 
 @contextlib.contextmanager
-def node(s: Stack, node_id: str, port: int | None = None, **env: str) -> Iterator[str]:
+def node(
+    s: Stack, node_id: str, port: int | None = None, cwd: Path | None = None, **env: str
+) -> Iterator[str]:
+    """A `cowork serve` process; `cwd`: run another checkout's code (a baseline)."""
     import subprocess
 
     port = port or free_port()
@@ -85,7 +88,11 @@ def node(s: Stack, node_id: str, port: int | None = None, **env: str) -> Iterato
     }
     log = (s.root / f"{node_id}.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cowork", "serve"], env=environ, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "cowork", "serve"],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
     )
     try:
         url = f"http://127.0.0.1:{port}"

@@ -1,8 +1,10 @@
 """wrk (Debian: `apt-get install -y wrk`) driving one HTTP phase over a file of distinct requests.
 
 wrk is a C load generator: on a shared 2-core host it leaves the CPU to the node, where a
-Python client would take half of it. A Lua script walks the file's request lines (one path, or
-`path<TAB>header: value`), each wrk thread from its own offset.
+Python client would take half of it. A Lua script walks the file's request lines: a path, or
+tab-separated `[POST ]path`, headers (`name: value`) and a JSON body (starting with `{`).
+GETs: each wrk thread walks from its own random offset. Writes (`distinct=True`): the threads
+take alternate lines, so no request is sent twice until the file wraps.
 """
 
 from __future__ import annotations
@@ -20,23 +22,39 @@ INSTALL = "wrk is not installed (Debian: apt-get install -y wrk); skipping the H
 SCRIPT = r"""
 local lines = {}
 for line in io.lines(os.getenv("WRK_REQUESTS")) do lines[#lines + 1] = line end
-local i = 0
+local distinct = os.getenv("WRK_DISTINCT") == "1"
+local threads = 0
+local i, step = 0, 1
 function setup(thread)
   thread:set("start", math.random(#lines))
+  thread:set("id", threads)
+  threads = threads + 1
 end
 function init(args)
   i = tonumber(start) or 0
+  if distinct then
+    i = tonumber(id)
+    step = tonumber(os.getenv("WRK_THREADS"))
+  end
 end
 function request()
-  i = i + 1
   local line = lines[(i % #lines) + 1]
-  local path, header = line:match("^([^\t]*)\t?(.*)$")
-  local headers = {}
-  if header ~= "" then
-    local name, value = header:match("^([^:]+):%s*(.*)$")
-    headers[name] = value
+  i = i + step
+  local method, target, headers, body = "GET", nil, {}, nil
+  local first = true
+  for field in line:gmatch("[^\t]+") do
+    if first then
+      local m, path = field:match("^(%u+) (.*)$")
+      if m then method, target = m, path else target = field end
+      first = false
+    elseif field:sub(1, 1) == "{" then
+      body = field
+    else
+      local name, value = field:match("^([^:]+):%s*(.*)$")
+      headers[name] = value
+    end
   end
-  return wrk.format("GET", path, headers)
+  return wrk.format(method, target, headers, body)
 end
 """
 
@@ -70,8 +88,9 @@ def run(
     seconds: float = 10,
     connections: int = 32,
     threads: int = 2,
+    distinct: bool = False,
 ) -> WrkResult:
-    """One wrk phase over `requests` (paths, optionally `\\t` + one header)."""
+    """One wrk phase over `requests` (see the module's docstring for a line's form)."""
     with tempfile.TemporaryDirectory() as tmp:
         lines, script = Path(tmp) / "requests.txt", Path(tmp) / "walk.lua"
         lines.write_text("\n".join(requests) + "\n")
@@ -79,7 +98,8 @@ def run(
         out = subprocess.run(
             [shutil.which("wrk") or "wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency",
              "-s", str(script), base_url],
-            env={**os.environ, "WRK_REQUESTS": str(lines)},
+            env={**os.environ, "WRK_REQUESTS": str(lines), "WRK_THREADS": str(threads),
+                 "WRK_DISTINCT": "1" if distinct else "0"},
             capture_output=True,
             text=True,
             check=True,

@@ -64,6 +64,10 @@ class Settings:
     stream_token_ttl_seconds: int = 300
     max_body_bytes: int = 1024 * 1024
     mailbox_size: int = 256
+    # Group commit of new holds (cowork.store.group_commit): statements out at once (0: each
+    # space's actor writes its own runs), and how long a busy writer waits for more (ms).
+    group_commit_inflight: int = 2
+    group_commit_linger_ms: float = 2.0
     actor_idle_seconds: float = 300.0
     db_pool_size: int = 20
     login_attempts_per_minute: int = 10
@@ -148,6 +152,12 @@ class Settings:
             demo_password=environ.get("COWORK_DEMO_PASSWORD", d.demo_password),
             db_pool_size=_int(environ, "COWORK_DB_POOL_SIZE", d.db_pool_size),
             mailbox_size=_int(environ, "COWORK_MAILBOX_SIZE", d.mailbox_size),
+            group_commit_inflight=_int(
+                environ, "COWORK_GROUP_COMMIT_INFLIGHT", d.group_commit_inflight
+            ),
+            group_commit_linger_ms=_float(
+                environ, "COWORK_GROUP_COMMIT_LINGER_MS", d.group_commit_linger_ms
+            ),
             login_attempts_per_minute=_int(
                 environ, "COWORK_LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute
             ),
@@ -217,6 +227,8 @@ class Settings:
             "COWORK_DEMO_PASSWORD": self.demo_password,
             "COWORK_DB_POOL_SIZE": str(self.db_pool_size),
             "COWORK_MAILBOX_SIZE": str(self.mailbox_size),
+            "COWORK_GROUP_COMMIT_INFLIGHT": str(self.group_commit_inflight),
+            "COWORK_GROUP_COMMIT_LINGER_MS": str(self.group_commit_linger_ms),
             "COWORK_LOGIN_ATTEMPTS_PER_MINUTE": str(self.login_attempts_per_minute),
             "COWORK_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE": str(
                 self.login_failures_per_address_per_minute

@@ -31,6 +31,12 @@ class Metrics:
             ["command", "outcome"],
             registry=r,
         )
+        self.booking_rows = Histogram(
+            "cowork_booking_write_rows",
+            "New bookings per statement (group commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=r,
+        )
         self.outbox_lag = Gauge(
             "cowork_outbox_lag_seconds", "Age of the oldest unpublished outbox event", registry=r
         )

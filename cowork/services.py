@@ -5,12 +5,13 @@ as their `Effects`). `Services.stages()` declares the start order; the superviso
 reverse, and `quiesce` (before the HTTP server stops) lets go of clients and finishes queued
 commands first:
 
-    start: database → bus → hub → relay → presence → notices → control → actors → timer →
-           refunds → webhooks → notify
+    start: database → bus → hub → relay → presence → notices → control → writer → actors →
+           timer → refunds → webhooks → notify
     quiesce (reverse): notify takes no more events, sends under way finish · refunds · timer
                        stops · actors finish mailboxes · presence leaves · hub ends every stream
     stop (reverse): push and mail channels close · webhook intake, sender · refund retrier,
-                    gateway · relay publishes what is left · hub · bus · db
+                    gateway · writer sends what is left · relay publishes what is left · hub ·
+                    bus · db
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from cowork.realtime.presence import Presence
 from cowork.realtime.relay import OutboxRelay
 from cowork.realtime.stream import ensure_stream
 from cowork.store.db import DatabaseProbe, close_orm, init_orm
+from cowork.store.group_commit import GroupCommit
 from cowork.supervisor import Stage, Supervisor
 
 log = logging.getLogger("cowork.services")
@@ -60,6 +62,7 @@ class Services:
     metrics: Metrics
     bus: Bus
     relay: OutboxRelay
+    writer: GroupCommit  # new holds of every space, grouped into shared statements
     registry: ActorRegistry
     timer: TimerActor
     notices: ExpiringNotices
@@ -118,6 +121,7 @@ class Services:
             Stage("presence", start=self._start_presence, quiesce=self._stop_presence),
             Stage("notices", start=self.notices.start, stop=self.notices.stop),
             Stage("control", start=self._listen_control),
+            Stage("writer", start=self._start_writer, stop=self.writer.stop),
             Stage("actors", quiesce=self.registry.stop),
             Stage("timer", start=self.timer.start, quiesce=self.timer.stop),
             Stage("refunds", start=self.refunds.start, stop=self._stop_refunds),
@@ -186,6 +190,10 @@ class Services:
         if self.presence is not None:
             await self.presence.stop()
 
+    async def _start_writer(self) -> None:
+        if self.settings.group_commit_inflight > 0:
+            await self.writer.start()
+
     async def _listen_control(self) -> None:
         """Core NATS messages between nodes: actors to reload, users whose tokens changed."""
         if self.bus.is_connected:
@@ -241,6 +249,11 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         no_show_grace=timedelta(seconds=settings.no_show_grace_seconds),
         presence_key=settings.presence_key,
     )
+    writer = GroupCommit(
+        linger=settings.group_commit_linger_ms / 1000,
+        max_inflight=max(1, settings.group_commit_inflight),
+        metrics=metrics,
+    )
     services: Services | None = None  # bound below; actors are made only once it is
 
     def node() -> Services:
@@ -256,6 +269,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             mailbox_size=settings.mailbox_size,
             idle_seconds=settings.actor_idle_seconds,
             after_commit=services.committed,
+            writer=writer,
         )
 
     registry = ActorRegistry(space_actor, metrics)
@@ -281,6 +295,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         metrics=metrics,
         bus=bus,
         relay=relay,
+        writer=writer,
         registry=registry,
         timer=timer,
         notices=ExpiringNotices(settings, relay, clock),

@@ -1,5 +1,6 @@
 """Booking writes: each runs in the caller's transaction and holds the change, its events, the
-idempotent answer and anything owed (a refund). The space actor calls them one at a time.
+idempotent answer and anything owed (a refund). The space actor calls them one at a time;
+plain new holds go out in groups instead (`store.group_commit`, the same statement as `place`).
 
 Status changes are conditional updates (`… WHERE status = <what we read>`): when another
 writer got there first they return None and nothing is written.
@@ -21,6 +22,7 @@ from cowork.store import bookings as store
 from cowork.store.bookings import BookingRow
 from cowork.store.events import emit_booking_event
 from cowork.store.idempotency import store_response
+from cowork.store.new_bookings import insert_booking
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +36,8 @@ async def place(
     conn: BaseDBAsyncClient, row: BookingRow, idem: int | None, **event: Any
 ) -> BookingRow:
     """A new hold (or a free booking, or a request for approval): row, events and the 201
-    answer in one statement. `event`: see `store.events.add_booking_event`."""
-    return await store.insert_booking(conn, row, EVENT_OF[row.status], idem, **event)
+    answer in one statement. `event`: see `store.events.booking_event_rows`."""
+    return await insert_booking(conn, row, EVENT_OF[row.status], idem, **event)
 
 
 async def expire_lapsed(conn: BaseDBAsyncClient, space_id: int, now: datetime) -> list[BookingRow]:

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from cowork.actions.effects import Effects
 from cowork.domain.notifications import REMINDER_EVENTS, minutes_left
 from cowork.store import reminders as store
-from cowork.store.events import add_booking_event
+from cowork.store.events import EventRows, add_event_rows, booking_event_rows
 from cowork.store.sql import Script
 
 BATCH = 200
@@ -23,12 +23,15 @@ async def fire_due(fx: Effects, *, grace: timedelta, node: str, limit: int = BAT
     async with in_transaction() as conn:
         due = await store.fire_due(conn, now, grace, limit, node)
         if due:
-            script = Script()
+            events = EventRows()
             for reminder in due:
                 extra: dict[str, Any] = {"until": reminder.until.isoformat()}
                 if reminder.kind == "reminder":
                     extra["lead_minutes"] = minutes_left(reminder.booking.starts_at, now)
-                add_booking_event(script, REMINDER_EVENTS[reminder.kind], reminder.booking, **extra)
+                kind = REMINDER_EVENTS[reminder.kind]
+                events.extend(booking_event_rows(kind, reminder.booking, **extra))
+            script = Script()
+            add_event_rows(script, events)
             await script.run(conn)
     if due:
         fx.committed()

@@ -4,6 +4,10 @@
 lives on. Any other error is a poison message: it fails that message alone (the caller gets
 `ActorCrashedError`), the actor stops, and the messages still queued behind it are handed to
 its successor (the registry starts one from the database), so nobody else's request fails.
+
+Messages the actor can handle together (`batchable`: holds) are drained from the mailbox as a
+run, in order, and handled in one go (`handle_batch`: one write for all); the first other
+message ends the run and is handled next, so the order of effects is kept.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class Actor(Generic[M]):
         self._mailbox: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=mailbox_size)
         self._idle_seconds = idle_seconds
         self._task: asyncio.Task[None] | None = None
+        self._next: Envelope | None = None  # taken while draining a run, handled next
+        self._max_batch = mailbox_size
         self.state = ActorState.NEW
         self.on_exit: Callable[[Actor[M], BaseException | None, list[Envelope]], None] | None = None
 
@@ -81,7 +87,7 @@ class Actor(Generic[M]):
 
     @property
     def depth(self) -> int:
-        return self._mailbox.qsize()
+        return self._mailbox.qsize() + (self._next is not None)
 
     # -- messaging -------------------------------------------------------------------------
     def tell(self, message: M) -> None:
@@ -105,17 +111,23 @@ class Actor(Generic[M]):
         error: BaseException | None = None
         try:
             while True:
-                try:
-                    async with asyncio.timeout(self._idle_seconds):
-                        message, future = await self._mailbox.get()
-                except TimeoutError:
-                    if self._mailbox.empty():
-                        self.state = ActorState.STOPPING
-                        break
-                    continue
+                if self._next is not None:
+                    (message, future), self._next = self._next, None
+                else:
+                    try:
+                        async with asyncio.timeout(self._idle_seconds):
+                            message, future = await self._mailbox.get()
+                    except TimeoutError:
+                        if self._mailbox.empty():
+                            self.state = ActorState.STOPPING
+                            break
+                        continue
                 if message is _STOP:
                     break
-                await self._deliver(message, future)
+                if self.batchable(message):
+                    await self._deliver_run(self._drain_run(message, future))
+                else:
+                    await self._deliver(message, future)
         except Exception as exc:
             error = exc
             log.exception("actor %s crashed", self.name)
@@ -141,8 +153,43 @@ class Actor(Generic[M]):
         if future is not None and not future.done():
             future.set_result(result)
 
+    def _drain_run(self, message: M, future: asyncio.Future[Any] | None) -> list[Envelope]:
+        """Batchable `message` and the batchable ones queued right behind it (the first other
+        one is kept for next)."""
+        run: list[Envelope] = [(message, future)]
+        while len(run) < self._max_batch and not self._mailbox.empty():
+            envelope = self._mailbox.get_nowait()
+            if envelope[0] is _STOP or not self.batchable(envelope[0]):
+                self._next = envelope
+                break
+            run.append(envelope)
+        return run
+
+    async def _deliver_run(self, run: list[Envelope]) -> None:
+        """Handle a run in one go; each caller gets its own outcome. A domain error fails its
+        message alone; any other error fails its message and then stops the actor, as a
+        poison message would (after everyone else in the run got their answer)."""
+        try:
+            outcomes = await self.handle_batch([message for message, _ in run])
+        except Exception as exc:  # noqa: BLE001 - a bug in the run: it poisons every message
+            outcomes = [exc for _ in run]
+        poison: Exception | None = None
+        for (_, future), outcome in zip(run, outcomes, strict=True):
+            if isinstance(outcome, Exception) and not isinstance(outcome, DomainError):
+                poison = poison or outcome
+                outcome = ActorCrashedError(self.name, outcome)
+            if future is None or future.done():
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        if poison is not None:
+            raise poison
+
     def _take_pending(self) -> list[Envelope]:
-        pending = []
+        pending = [self._next] if self._next is not None and self._next[0] is not _STOP else []
+        self._next = None
         while not self._mailbox.empty():
             envelope = self._mailbox.get_nowait()
             if envelope[0] is not _STOP:
@@ -154,6 +201,15 @@ class Actor(Generic[M]):
         """Load state before the first message."""
 
     async def handle(self, message: M) -> Any:
+        raise NotImplementedError
+
+    def batchable(self, message: M) -> bool:
+        """May `message` be handled together with others like it (`handle_batch`)?"""
+        return False
+
+    async def handle_batch(self, messages: list[M]) -> list[Any]:
+        """Handle a run of batchable messages: one outcome per message, in order (a result,
+        or the exception that message failed with)."""
         raise NotImplementedError
 
 

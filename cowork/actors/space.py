@@ -18,7 +18,6 @@ from tortoise.transactions import in_transaction
 
 from cowork.actions import bookings as write
 from cowork.actions.bookings import Cancelled
-from cowork.actions.quotas import ensure_within
 from cowork.actors.base import ActorState
 from cowork.actors.commands import (
     AcceptOffer,
@@ -35,7 +34,6 @@ from cowork.actors.commands import (
     JoinWaitlist,
     LeaveWaitlist,
     MarkNoShow,
-    PlaceHold,
     PlaceSeries,
     Release,
     Reschedule,
@@ -44,6 +42,7 @@ from cowork.actors.memory import Availability, SpaceMemory
 from cowork.actors.space_approvals import ApprovalCommands
 from cowork.actors.space_changes import ChangeCommands
 from cowork.actors.space_core import SpaceCore, SpaceTiming
+from cowork.actors.space_holds import HoldCommands
 from cowork.actors.space_series import SeriesCommands
 from cowork.actors.space_visits import VisitCommands
 from cowork.actors.space_waitlist import WaitlistCommands
@@ -54,7 +53,6 @@ from cowork.domain.errors import (
     BookingNotFoundError,
     PaymentMismatchError,
     SlotTakenError,
-    SpaceInactiveError,
     SpaceNotFoundError,
 )
 from cowork.domain.policy import SystemReason
@@ -71,6 +69,7 @@ from cowork.domain.states import (
 from cowork.store import bookings as store
 from cowork.store.bookings import BookingRow, SlotConflict, SpaceRules
 from cowork.store.db import db
+from cowork.store.group_commit import GroupCommit
 
 __all__ = ["SpaceActor", "SpaceTiming"]
 log = logging.getLogger("cowork.actors.space")
@@ -81,6 +80,7 @@ ID_BLOCK = 32
 
 
 class SpaceActor(
+    HoldCommands,
     ApprovalCommands,
     WaitlistCommands,
     SeriesCommands,
@@ -97,6 +97,7 @@ class SpaceActor(
         mailbox_size: int,
         idle_seconds: float | None,
         after_commit: Callable[[datetime | None], None],
+        writer: GroupCommit | None = None,
     ) -> None:
         super().__init__(mailbox_size, idle_seconds)
         self.name = f"space:{space_id}"
@@ -104,11 +105,12 @@ class SpaceActor(
         self.clock = clock
         self.timing = timing
         self._after_commit = after_commit
+        self.writer = writer or GroupCommit()  # not started: writes each run alone
         self.memory = SpaceMemory()
         self._side_effects: list[BookingRow] = []  # rows a write changed on the side
         self._rules: SpaceRules | None = None
         self._rules_at: datetime | None = None
-        self._ids: list[int] = []  # reserved booking ids
+        self._ids: list[int] = []  # reserved booking ids, the next one last
 
     # -- state -----------------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -138,8 +140,6 @@ class SpaceActor(
     # -- dispatch --------------------------------------------------------------------------
     async def handle(self, message: Command) -> Any:
         match message:
-            case PlaceHold():
-                return await self._place_hold(message)
             case Confirm():
                 return await self._confirm(message)
             case Release(booking_id):
@@ -168,63 +168,15 @@ class SpaceActor(
         raise TypeError(f"unknown message {message!r}")
 
     # -- writes ----------------------------------------------------------------------------
-    async def _place_hold(self, cmd: PlaceHold) -> BookingRow:
-        rules = await self.rules()
-        if not rules.active:
-            raise SpaceInactiveError("this space is not bookable")
-        now = self.clock.now()
-        slot = Slot(cmd.start, cmd.end)
-        price = self._judge(slot, rules, now)
-        status, expires_at = self._initial_state(price, rules, slot, now)
-        assert cmd.requester.user_id is not None
-        row = BookingRow(
-            id=await self._next_id(),
-            space_id=self.space_id,
-            location_id=rules.location_id,
-            user_id=cmd.requester.user_id,
-            starts_at=slot.start,
-            ends_at=slot.end,
-            status=status,
-            price_cents=price,
-            currency=rules.currency,
-            expires_at=expires_at,
-            deadline_at=self._deadline(
-                status, slot.start, slot.end, expires_at, rules.buffers.after
-            ),
-            checked_in_at=None,
-            cancel_reason=None,
-            created_at=now,
-            buffer_before_minutes=rules.buffers.before_minutes,
-            buffer_after_minutes=rules.buffers.after_minutes,
-        )
-        guard = guarded(slot, rules.buffers)
-        stale = self.memory.lapsed_in(guard, now)
-        # Quotas count the member's other bookings under a lock: that needs a transaction.
-        atomic = not stale and not rules.limits.quotas.any
-        try:
-            placing = self._placing(row, cmd, rules, now, stale)
-            return await self._commit(placing, atomic=atomic, frees=stale)
-        except SlotTakenError:
-            # Another node's hold, lapsed but not yet expired by any timer: expire it and retry.
-            if stale or not self.memory.lapsed_in(guard, now):
-                raise
-            return await self._commit(self._placing(row, cmd, rules, now, True), frees=True)
-
-    def _placing(
-        self, row: BookingRow, cmd: PlaceHold, rules: SpaceRules, now: datetime, stale: bool
-    ) -> Callable[[BaseDBAsyncClient], Awaitable[BookingRow]]:
-        async def run(conn: BaseDBAsyncClient) -> BookingRow:
-            if stale:  # rare: a lapsed hold the timer has not reached yet stands in the way
-                self._changed(await write.expire_lapsed(conn, self.space_id, now))
-            await ensure_within(conn, rules.limits.quotas, rules.tz, row, now)
-            return await write.place(conn, row, cmd.idempotency_id)
-
-        return run
-
     async def _next_id(self) -> int:
-        if not self._ids:
-            self._ids = await store.next_booking_ids(ID_BLOCK)
-        return self._ids.pop(0)
+        await self._reserve_ids(1)
+        return self._ids.pop()
+
+    async def _reserve_ids(self, count: int) -> None:
+        """Have `count` ids at hand (a drained run of holds reserves them in one query)."""
+        if len(self._ids) < count:
+            more = await store.next_booking_ids(max(ID_BLOCK, count - len(self._ids)))
+            self._ids = more[::-1] + self._ids  # popped from the end: lowest first
 
     def _judge(
         self, slot: Slot, rules: SpaceRules, now: datetime, moving: int | None = None

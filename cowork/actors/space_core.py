@@ -40,6 +40,7 @@ class SpaceCore(Actor[Command]):
     clock: Clock
     timing: SpaceTiming
     memory: SpaceMemory
+    _after_commit: Callable[[datetime | None], None]  # wakes the relay and the timer
 
     @abstractmethod
     async def rules(self) -> SpaceRules:
@@ -52,6 +53,10 @@ class SpaceCore(Actor[Command]):
     @abstractmethod
     async def _next_id(self) -> int:
         """A reserved booking id (events name a booking before it exists)."""
+
+    @abstractmethod
+    async def _reserve_ids(self, count: int) -> None:
+        """Reserve ids for `count` bookings ahead, in one query."""
 
     @abstractmethod
     def _judge(
@@ -105,6 +110,10 @@ class SpaceCore(Actor[Command]):
     @abstractmethod
     async def _offer_freed(self, conn: BaseDBAsyncClient) -> None:
         """Offer what this transaction freed to the space's waiting members."""
+
+    @abstractmethod
+    async def _remember(self, rows: list[BookingRow]) -> None:
+        """Take in what a commit changed (memory reloads if it disagrees)."""
 
     @abstractmethod
     async def _load(self) -> None:

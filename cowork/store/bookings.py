@@ -22,10 +22,8 @@ from cowork.domain.slots import Slot
 from cowork.domain.states import FLOOR_LABELS, LIVE_STATUSES, TURNAROUND_LABEL, BookingStatus
 from cowork.domain.timezones import load_zone
 from cowork.store.db import db
-from cowork.store.events import BookingFacts, add_booking_event
-from cowork.store.idempotency import add_response
+from cowork.store.events import BookingFacts
 from cowork.store.occupancy import current_sql, guard_sql, next_sql, turnaround_sql
-from cowork.store.sql import Script
 
 COLUMNS = (
     "id, space_id, location_id, user_id, starts_at, ends_at, status, price_cents, currency, "
@@ -86,7 +84,7 @@ class BookingRow:
 
     @classmethod
     def from_record(cls, record: Any) -> BookingRow:
-        values = {f.name: record[f.name] for f in fields(cls)}
+        values = {name: record[name] for name in _ROW_FIELDS}
         values["status"] = BookingStatus(values["status"])
         return cls(**values)
 
@@ -123,6 +121,9 @@ class BookingRow:
             "series_id": self.series_id,
         }
         return body
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(BookingRow))
 
 
 def _status(value: str | None) -> BookingStatus | None:
@@ -223,55 +224,6 @@ async def next_booking_ids(count: int) -> list[int]:
         "SELECT nextval('bookings_id_seq') AS id FROM generate_series(1, $1)", [count]
     )
     return [int(r["id"]) for r in rows]
-
-
-_INSERT_BOOKING = (
-    "INSERT INTO bookings (id, space_id, location_id, user_id, starts_at, ends_at, status, "
-    "price_cents, currency, expires_at, deadline_at, created_at, updated_at, "
-    "buffer_before_minutes, buffer_after_minutes, series_id) "
-    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-)
-
-
-async def insert_booking(
-    conn: BaseDBAsyncClient,
-    row: BookingRow,
-    event_type: str,
-    idempotency_id: int | None,
-    **event: Any,
-) -> BookingRow:
-    """Insert the booking, its events and the idempotent response in one atomic statement.
-
-    `event` goes to `add_booking_event` (another personal type, no personal row, extras)."""
-    script = Script()
-    inserted = script.add(
-        _INSERT_BOOKING,
-        row.id,
-        row.space_id,
-        row.location_id,
-        row.user_id,
-        row.starts_at,
-        row.ends_at,
-        row.status.value,
-        row.price_cents,
-        row.currency,
-        row.expires_at,
-        row.deadline_at,
-        row.created_at,
-        row.created_at,
-        row.buffer_before_minutes,
-        row.buffer_after_minutes,
-        row.series_id,
-    )
-    add_booking_event(script, event_type, row.facts(), **event)
-    add_response(script, idempotency_id, 201, row.to_json())
-    try:
-        rows = await script.run(conn, f"SELECT {COLUMNS} FROM {inserted}")
-    except IntegrityError as exc:
-        if is_exclusion_violation(exc):
-            raise SlotConflict from exc
-        raise
-    return BookingRow.from_record(rows[0])
 
 
 async def update_booking(

@@ -8,7 +8,7 @@ plus a stored notification for the member. The outbox relay publishes rows after
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -87,52 +87,115 @@ class BookingFacts:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    subject: str
+    type: str
+    location_id: int
+    space_id: int | None
+    user_id: int | None
+    payload: str  # JSON
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    user_id: int
+    booking_id: int | None
+    type: str
+    title: str
+    data: str  # JSON
+
+
+@dataclass(slots=True)
+class EventRows:
+    """The outbox rows and stored notifications of one or more changes, in order."""
+
+    outbox: list[OutboxRow] = field(default_factory=list)
+    notifications: list[NotificationRow] = field(default_factory=list)
+
+    def extend(self, other: EventRows) -> None:
+        self.outbox += other.outbox
+        self.notifications += other.notifications
+
+
+# Written from arrays, so one statement (and one prepared plan) serves one row or a thousand.
 _OUTBOX = (
     "INSERT INTO outbox (subject, type, location_id, space_id, user_id, payload) "
-    "VALUES (?, ?, ?, ?, ?, ?::jsonb)"
+    "SELECT s, t, l, sp, u, p::jsonb FROM unnest(?::text[], ?::text[], ?::int[], ?::int[], "
+    "?::int[], ?::text[]) AS x(s, t, l, sp, u, p)"
 )
-_NOTIFICATION = (
+_NOTIFICATIONS = (
     "INSERT INTO notifications (user_id, booking_id, type, title, body, data) "
-    "VALUES (?, ?, ?, ?, '', ?::jsonb)"
+    "SELECT u, b, t, ti, '', d::jsonb FROM unnest(?::int[], ?::bigint[], ?::text[], ?::text[], "
+    "?::text[]) AS x(u, b, t, ti, d)"
 )
 
 
-def add_booking_event(
-    script: Script,
+def add_event_rows(script: Script, rows: EventRows) -> None:
+    """Add the statements writing `rows` (two parts, whatever their number)."""
+    o, n = rows.outbox, rows.notifications
+    script.add(
+        _OUTBOX,
+        [r.subject for r in o],
+        [r.type for r in o],
+        [r.location_id for r in o],
+        [r.space_id for r in o],
+        [r.user_id for r in o],
+        [r.payload for r in o],
+    )
+    if n:
+        script.add(
+            _NOTIFICATIONS,
+            [r.user_id for r in n],
+            [r.booking_id for r in n],
+            [r.type for r in n],
+            [r.title for r in n],
+            [r.data for r in n],
+        )
+
+
+def booking_event_rows(
     event_type: str,
     booking: BookingFacts,
     *,
     personal_type: str | None = None,
     personal: bool = True,
     **extra: Any,
-) -> None:
-    """Add the public and personal outbox rows (and the notification) of one change.
+) -> EventRows:
+    """The public and personal outbox rows (and the notification) of one change.
 
     `personal_type` tells the member in other words than the public (a waitlist offer is a
     `booking.held` slot to the world); `personal=False` leaves the member's rows out (an
     occurrence of a series: the member hears of the series once).
     """
+    rows = EventRows()
     full = {**booking.personal(), **extra}
     public = public_view(event_type, full)
     where = (booking.location_id, booking.space_id)
     if public is not None:
         subject = public_subject(*where, event_type)
-        script.add(_OUTBOX, subject, event_type, *where, None, json.dumps(public))
+        rows.outbox.append(OutboxRow(subject, event_type, *where, None, json.dumps(public)))
     if personal:
-        add_personal_event(script, personal_type or event_type, booking, full)
+        kind = personal_type or event_type
+        _personal_rows(rows, kind, booking.user_id, booking.id, where, full)
+    return rows
 
 
-def add_personal_event(
-    script: Script, event_type: str, booking: BookingFacts, data: dict[str, Any]
+def _personal_rows(
+    rows: EventRows,
+    event_type: str,
+    user_id: int,
+    booking_id: int | None,
+    where: tuple[int, int],
+    data: dict[str, Any],
 ) -> None:
-    """The member's own outbox row (and stored notification) about one of their bookings."""
+    """The member's own outbox row (and stored notification, if the type has a title)."""
     payload = json.dumps(data, default=str)
-    where = (booking.location_id, booking.space_id)
-    subject = user_subject(booking.user_id, event_type)
-    script.add(_OUTBOX, subject, event_type, *where, booking.user_id, payload)
+    subject = user_subject(user_id, event_type)
+    rows.outbox.append(OutboxRow(subject, event_type, *where, user_id, payload))
     title = NOTIFICATION_TITLES.get(event_type)
     if title is not None:
-        script.add(_NOTIFICATION, booking.user_id, booking.id, event_type, title, payload)
+        rows.notifications.append(NotificationRow(user_id, booking_id, event_type, title, payload))
 
 
 async def emit_booking_event(
@@ -140,7 +203,7 @@ async def emit_booking_event(
 ) -> None:
     """Write one change's events in a single statement (inside the caller's transaction)."""
     script = Script()
-    add_booking_event(script, event_type, booking, **extra)
+    add_event_rows(script, booking_event_rows(event_type, booking, **extra))
     await script.run(conn)
 
 
@@ -186,11 +249,8 @@ async def emit_user_event(
     """
     if public_view(event_type, data) is not None:
         raise ValueError(f"{event_type} is not a personal-only event")
+    rows = EventRows()
+    _personal_rows(rows, event_type, user_id, None, (location_id, space_id), data)
     script = Script()
-    payload = json.dumps(data, default=str)
-    where = (location_id, space_id)
-    script.add(_OUTBOX, user_subject(user_id, event_type), event_type, *where, user_id, payload)
-    title = NOTIFICATION_TITLES.get(event_type)
-    if title is not None:
-        script.add(_NOTIFICATION, user_id, None, event_type, title, payload)
+    add_event_rows(script, rows)
     await script.run(conn)

@@ -17,10 +17,11 @@ from cowork.domain.problems import Problem
 from cowork.store.db import db
 from cowork.store.sql import Script
 
-# The one statement that records a key's answer; a key is answered once.
-_RESPONSE = (
-    "UPDATE idempotency_keys SET response_status = ?, response_body = ?::jsonb "
-    "WHERE id = ? AND response_status IS NULL"
+# The one statement that records keys' answers (one or many); a key is answered once.
+_RESPONSES = (
+    "UPDATE idempotency_keys k SET response_status = x.status, response_body = x.body::jsonb "
+    "FROM unnest(?::bigint[], ?::int[], ?::text[]) AS x(id, status, body) "
+    "WHERE k.id = x.id AND k.response_status IS NULL"
 )
 
 
@@ -33,7 +34,18 @@ class StoredAnswer:
 def add_response(script: Script, idem: int | None, status: int, body: dict[str, Any]) -> None:
     """Add the answer of key `idem` (if any) to a statement being built."""
     if idem is not None:
-        script.add(_RESPONSE, status, json.dumps(body, default=str), idem)
+        add_responses(script, [(idem, status, body)])
+
+
+def add_responses(script: Script, answers: list[tuple[int, int, dict[str, Any]]]) -> None:
+    """Add the answers (key id, status, body) of several keys to a statement being built."""
+    if answers:
+        script.add(
+            _RESPONSES,
+            [idem for idem, _, _ in answers],
+            [status for _, status, _ in answers],
+            [json.dumps(body, default=str) for _, _, body in answers],
+        )
 
 
 async def store_response(

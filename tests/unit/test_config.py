@@ -86,6 +86,8 @@ def every_field_changed() -> Settings:
         demo_password="another-demo",
         db_pool_size=7,
         mailbox_size=8,
+        group_commit_inflight=3,
+        group_commit_linger_ms=1.5,
         login_attempts_per_minute=9,
         login_failures_per_address_per_minute=29,
         registrations_per_address_per_hour=19,
