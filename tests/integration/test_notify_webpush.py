@@ -206,12 +206,14 @@ async def _devices(client, world) -> list[int]:
     return [d["id"] for d in r.json()["items"]]
 
 
-async def test_a_malformed_event_is_dropped_and_the_worker_goes_on(server, client, world, push):
+async def test_a_malformed_event_is_dropped_and_the_worker_goes_on(
+    server, client, world, push, caplog
+):
     """Fails if a poisoned message stops the worker or is redelivered forever."""
     from cowork.realtime.stream import STREAM
 
     await subscribe(client, world, push, Browser(), "after")
-    async with running_worker(server.settings) as worker:
+    async with running_worker(server.settings):
         user = world["member"].id
         js = server.app.ctx.services.bus.js
         await js.publish(f"cowork.user.{user}.booking.confirmed", b"{not json", stream=STREAM)
@@ -227,4 +229,8 @@ async def test_a_malformed_event_is_dropped_and_the_worker_goes_on(server, clien
             return (info.num_ack_pending or 0) + (info.num_redelivered or 0)
 
         await poll(pending, lambda n: n == 0)
-        assert worker.metrics.events._value.get() == 2  # the garbage JSON never reached a kind
+    # The garbage JSON was dropped (terminated) once, never taken as an event of some kind.
+    # (The events counter is not compared: the session's shared stream may carry other tests'
+    # late personal events for the same user ids.)
+    dropped = [r for r in caplog.records if "dropping malformed event" in r.getMessage()]
+    assert [r.getMessage().endswith("not JSON") for r in dropped] == [True], dropped
