@@ -11,6 +11,7 @@ import pytest
 from cowork.clock import ManualClock
 from tests.conftest import start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
+from tests.polling import poll
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -44,6 +45,12 @@ async def test_overdue_hold_shows_up_and_goes_after_a_sweep(clocked, settings, d
     space = await make_space(location, hourly_price_cents=900)
     member, admin = await make_user(), await make_user("admin")
     headers = auth(settings, admin)
+
+    async def timer() -> dict:
+        return (await clocked.get("/api/v1/admin/expiries", headers=headers)).json()["timer"]
+
+    # The timer's sweep at start must be over before the hold exists (else it takes it).
+    await poll(timer, lambda t: t["last_sweep_at"] is not None)
     lapsed = NOW - timedelta(minutes=5)
     hold = await insert(db, space, member, NOW + timedelta(days=1), "held",
                         deadline=lapsed, expires_at=lapsed)  # fmt: skip
