@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -10,12 +11,14 @@ T = TypeVar("T")
 
 
 async def poll(
-    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 20.0
+    fetch: Callable[[], Awaitable[T] | T], predicate: Callable[[T], bool], timeout: float = 20.0
 ) -> T:
-    """Call `fetch` until `predicate(result)` holds; fail after `timeout` seconds."""
+    """Call `fetch` (a coroutine function, or a plain one reading local state) until
+    `predicate(result)` holds; fail after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        result = await fetch()
+        got = fetch()
+        result: T = await got if inspect.isawaitable(got) else got
         if predicate(result):
             return result
         if asyncio.get_running_loop().time() > deadline:

@@ -100,7 +100,7 @@ async def test_drain_serves_unkeyed_writes_and_ends_streams_cleanly(ha_cluster, 
         ):
             await ws.send(type="subscribe", channel=f"location:{loc.id}")
             await ws.expect("subscribed")
-            await poll(lambda: asyncio.sleep(0, len(history.ops)), lambda n: n >= 30)
+            await poll(lambda: len(history.ops), lambda n: n >= 30)
             stopping_at = datetime.now(UTC)
             drained = asyncio.create_task(asyncio.to_thread(terminate, victim.proc))
             await watch.seen(
@@ -114,7 +114,7 @@ async def test_drain_serves_unkeyed_writes_and_ends_streams_cleanly(ha_cluster, 
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
             assert await drained == 0, victim.log()
         after = len(history.ops)
-        await poll(lambda: asyncio.sleep(0, len(history.ops)), lambda n: n >= after + 30)
+        await poll(lambda: len(history.ops), lambda n: n >= after + 30)
         stop.set()
         await asyncio.gather(*clients)
         report = await check(
@@ -160,12 +160,10 @@ async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database
                     headers=bearer(member.id),
                 )
             )
-            await poll(lambda: asyncio.sleep(0, queried.is_set()), bool)  # it reached the database
+            await poll(lambda: queried.is_set(), bool)  # it reached the database
             node.proc.send_signal(signal.SIGTERM)
             FAULTS.record("process:terminate")
-            code = await poll(
-                lambda: asyncio.sleep(0, node.proc.poll()), lambda c: c is not None, timeout=90
-            )
+            code = await poll(lambda: node.proc.poll(), lambda c: c is not None, timeout=90)
             stuck.cancel()
             with contextlib.suppress(BaseException):
                 await stuck

@@ -29,7 +29,7 @@ def pg(database_url):
 
 
 async def ops_done(history: History, at_least: int) -> None:
-    await poll(lambda: asyncio.sleep(0, len(history.ops)), lambda n: n >= at_least, timeout=60)
+    await poll(lambda: len(history.ops), lambda n: n >= at_least, timeout=60)
 
 
 async def outage_seen(watch: ReadinessWatch) -> datetime:

@@ -84,7 +84,7 @@ async def test_node_killed_between_ack_and_mark_publishes_each_event_once(
     async with storms.session() as http:
         # Few resolve attempts: the victim stops answering once its PostgreSQL is held.
         first = asyncio.create_task(storms.run(history, http, asks, clients=6, resolve_for=0))
-        await poll(lambda: asyncio.sleep(0, acked.is_set()), bool)
+        await poll(lambda: acked.is_set(), bool)
         in_stream = await poll(
             lambda: sources.stream_messages(nats.url, [loc.id]), lambda found: len(found) > 0
         )

@@ -80,9 +80,7 @@ class ReadinessWatch:
                 if any(predicate(r) for r in self.of(url, since))
             }
 
-        return await poll(
-            lambda: asyncio.sleep(0, found()), lambda f: len(f) == len(self.urls), timeout
-        )
+        return await poll(lambda: found(), lambda f: len(f) == len(self.urls), timeout)
 
 
 def down_for_database(reading: Reading) -> bool:

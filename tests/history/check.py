@@ -23,7 +23,6 @@ Invariants (docs/reliability.md says which fault threatens each):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 from collections import Counter, defaultdict
@@ -131,7 +130,7 @@ async def _settle(history: History, scope: Scope, timeout: float) -> list[str]:
         wanted = {op.answer["id"] for op in _covered(history, recorder)}
         with contextlib.suppress(AssertionError):  # held_once names what is missing
             await poll(
-                lambda r=recorder: asyncio.sleep(0, set(r.booking_events("booking.held"))),
+                lambda r=recorder: set(r.booking_events("booking.held")),
                 lambda seen, w=wanted: w <= seen,
                 timeout,
             )

@@ -126,7 +126,7 @@ async def test_an_idle_actor_stops_and_the_next_ask_starts_another(place):
     registry = registry_for(ManualClock(NOW), idle=0.1, made=made)
     try:
         await registry.ask(space.id, GetAvailability(SLOT))
-        await poll(lambda: asyncio.sleep(0, len(registry)), lambda n: n == 0)
+        await poll(lambda: len(registry), lambda n: n == 0)
         assert made[0].state is ActorState.STOPPED and registry.crashes == 0
         await registry.ask(space.id, GetAvailability(SLOT))
         assert len(made) == 2 and made[1].state is ActorState.RUNNING

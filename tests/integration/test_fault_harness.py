@@ -78,4 +78,4 @@ async def test_delay_and_tap_see_every_chunk(database_url, pg_proxy):
         assert await conn.fetchval("SELECT 2") == 2
     finally:
         await conn.close()
-    await poll(lambda: asyncio.sleep(0, seen), lambda s: {"upstream", "downstream"} <= set(s))
+    await poll(lambda: seen, lambda s: {"upstream", "downstream"} <= set(s))
