@@ -9,14 +9,12 @@ slow receiver never holds up the stream.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -27,6 +25,7 @@ from cowork.config import Settings
 from cowork.domain.webhooks import Copy, webhook_data
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import route_of
+from cowork.realtime.pull import PullSubscription, fetch, pull_forever
 from cowork.realtime.stream import STREAM, SUBJECTS, ensure_stream
 from cowork.store import webhook_log
 from cowork.store.webhook_log import EventIn
@@ -38,7 +37,6 @@ BATCH = 64
 FETCH_SECONDS = 2.0
 ACK_WAIT_SECONDS = 30.0
 NAK_DELAY = 2.0
-MAX_BACKOFF = 5.0
 
 
 def consumer_config(name: str) -> ConsumerConfig:
@@ -109,42 +107,13 @@ class WebhookIntake(Worker):
             log.warning("webhook consumer %s kept as it is: %s", self._consumer, exc)
 
     async def run(self) -> None:
-        backoff = 0.0
-        psub: JetStreamContext.PullSubscription | None = None
-        while True:
-            try:
-                if psub is None:
-                    psub = await self._subscribe()
-                    backoff = 0.0
-                try:
-                    messages = await psub.fetch(batch=BATCH, timeout=FETCH_SECONDS)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    # nats-py turns a cancel that lands during the fetch into its timeout:
-                    # honour it here, or the node waits for the supervisor to cancel again.
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        raise asyncio.CancelledError from None
-                    continue
-                for msg in messages:
-                    await self._handle(msg)
-            except asyncio.CancelledError:
-                # Left subscribed, a 408 the server sends after a timed-out fetch waits unread
-                # in the queue, and the bus's drain at shutdown waits 30 s for it.
-                with contextlib.suppress(Exception):
-                    if psub is not None:
-                        await psub.unsubscribe()
-                raise
-            except Exception as exc:  # noqa: BLE001 (NATS away, or the consumer was deleted)
-                if not backoff:
-                    log.warning("webhook intake paused: %s", exc or type(exc).__name__)
-                with contextlib.suppress(Exception):
-                    if psub is not None:
-                        await psub.unsubscribe()
-                psub = None
-                backoff = min(MAX_BACKOFF, max(0.2, backoff * 2))
-                await asyncio.sleep(backoff)
+        await pull_forever(self._subscribe, self._read, log, "webhook intake")
 
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+    async def _read(self, psub: PullSubscription) -> None:
+        for msg in await fetch(psub, BATCH, FETCH_SECONDS):
+            await self._handle(msg)
+
+    async def _subscribe(self) -> PullSubscription:
         js = self._bus.js
         await ensure_stream(js, self._settings)
         await self._ensure_consumer(js)

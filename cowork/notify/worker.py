@@ -20,9 +20,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import nats.errors
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from cowork.clock import Clock
@@ -38,6 +36,7 @@ from cowork.notify.providers import build_mailer, build_senders
 from cowork.notify.render import BookingEvent, zone_of
 from cowork.realtime.bus import Bus
 from cowork.realtime.channels import route_of
+from cowork.realtime.pull import PullSubscription, fetch, pull_forever
 from cowork.realtime.stream import STREAM, ensure_stream
 from cowork.store import notify as store
 from cowork.store import notify_log
@@ -50,7 +49,6 @@ PERSONAL = "cowork.user.>"
 FETCH_SECONDS = 2.0
 MAX_DELIVER = 10  # an event that fails this often is dropped (logged); rows already logged stay
 NAK_DELAY = 5.0
-MAX_BACKOFF = 5.0
 PRUNE_EVERY = timedelta(hours=1)
 
 
@@ -163,44 +161,22 @@ class DeliveryWorker:
     # -- events from JetStream -----------------------------------------------------------------
 
     async def _consume(self) -> None:
-        backoff = 0.0
-        psub: JetStreamContext.PullSubscription | None = None
-        while True:
-            try:
-                if psub is None:
-                    psub = await self._subscribe()
-                    if backoff:
-                        log.info("notify consumer resumed")
-                    backoff = 0.0
-                # No more events in flight than the lanes have slots: under a backlog deliveries
-                # then go out at once instead of bouncing through the log for a later pass.
-                room = self._capacity - self._events_in_flight
-                if room <= 0:
-                    self._room.clear()
-                    await self._room.wait()
-                    continue
-                try:
-                    messages = await psub.fetch(batch=room, timeout=FETCH_SECONDS)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    continue
-                for msg in messages:
-                    self._events_in_flight += 1
-                    self._spawn(self._handle(msg), name="notify-event")
-                self.metrics.in_flight.set(self._events_in_flight)
-            except asyncio.CancelledError:
-                await _let_go(psub)
-                raise
-            except Exception as exc:  # noqa: BLE001 (NATS away or the consumer was deleted)
-                if not backoff:
-                    log.warning("notify consumer paused: %s", exc or type(exc).__name__)
-                with contextlib.suppress(Exception):
-                    if psub is not None:
-                        await psub.unsubscribe()
-                psub = None
-                backoff = min(MAX_BACKOFF, max(0.2, backoff * 2))
-                await asyncio.sleep(backoff)
+        await pull_forever(self._subscribe, self._read, log, "notify consumer")
 
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+    async def _read(self, psub: PullSubscription) -> None:
+        # No more events in flight than the lanes have slots: under a backlog deliveries then
+        # go out at once instead of bouncing through the log for a later pass.
+        room = self._capacity - self._events_in_flight
+        if room <= 0:
+            self._room.clear()
+            await self._room.wait()
+            return
+        for msg in await fetch(psub, room, FETCH_SECONDS):
+            self._events_in_flight += 1
+            self._spawn(self._handle(msg), name="notify-event")
+        self.metrics.in_flight.set(self._events_in_flight)
+
+    async def _subscribe(self) -> PullSubscription:
         js = self._bus.js
         await ensure_stream(js, self._settings)
         await js.add_consumer(STREAM, consumer_config(self._settings))
@@ -350,12 +326,3 @@ class DeliveryWorker:
             return
         self._last_prune = now
         await notify_log.prune(now - timedelta(seconds=self._n.retention_seconds))
-
-
-async def _let_go(psub: JetStreamContext.PullSubscription | None) -> None:
-    """Unsubscribe a pull subscription we stop using. Left subscribed, a status message the
-    server sends after a fetch timed out (408) waits in its queue, unread, and the bus's
-    drain at shutdown waits for it until its own timeout (30 s)."""
-    if psub is not None:
-        with contextlib.suppress(Exception):
-            await psub.unsubscribe()
