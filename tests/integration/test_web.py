@@ -6,7 +6,7 @@ import pytest
 
 from cowork.http.web import WEB_DIR, web_file
 
-CONFIG_SOURCE = (WEB_DIR.parent / "config.py").read_text()
+SOURCE_OUTSIDE_WEB = (WEB_DIR.parent / "app.py").read_text()
 
 
 async def raw_get(base_url: str, target: str) -> tuple[int, dict[str, str], bytes]:
@@ -121,20 +121,20 @@ async def test_web_routes_are_not_in_openapi(client):
 @pytest.mark.parametrize(
     "target",
     [
-        "/web/../config.py",
-        "/web/..%2Fconfig.py",
-        "/web/..%2fconfig.py",
-        "/web/%2e%2e%2fconfig.py",
-        "/web/%2E%2E/config.py",
-        "/web/..%5Cconfig.py",
-        "/web/%2e%2e%2f%2e%2e%2fcowork%2fconfig.py",
-        "/web/....//config.py",
-        "/web//work/main/cowork/config.py",
+        "/web/../app.py",
+        "/web/..%2Fapp.py",
+        "/web/..%2fapp.py",
+        "/web/%2e%2e%2fapp.py",
+        "/web/%2E%2E/app.py",
+        "/web/..%5Capp.py",
+        "/web/%2e%2e%2f%2e%2e%2fcowork%2fapp.py",
+        "/web/....//app.py",
+        "/web//work/main/cowork/app.py",
         "/web/%2Fetc%2Fpasswd",
         "/web/.%2Fcore.js",
         "/web/core.js%00.css",
         "/web/vendor/%2e%2e/core.js",
-        "/web/vendor/uplot/%2e%2e%2f%2e%2e%2fconfig.py",
+        "/web/vendor/uplot/%2e%2e%2f%2e%2e%2fapp.py",
     ],
 )
 async def test_path_traversal_never_leaves_the_web_dir(server, target):
@@ -142,7 +142,7 @@ async def test_path_traversal_never_leaves_the_web_dir(server, target):
     assert status in (400, 404)
     assert headers["content-type"].startswith("application/problem+json")
     assert b"class Settings" not in body
-    assert CONFIG_SOURCE.encode()[:200] not in body
+    assert SOURCE_OUTSIDE_WEB.encode()[:200] not in body
     assert b"root:" not in body
 
 
@@ -151,7 +151,7 @@ def test_web_file_names_only_files_of_the_web_dir():
     assert (
         web_file("uPlot.esm.js", package="uplot") == WEB_DIR / "vendor" / "uplot" / "uPlot.esm.js"
     )
-    for name in ("../config.py", "..", ".", "", "app", ".hidden.js", "a/b.js", "web.py", "/etc"):
+    for name in ("../app.py", "..", ".", "", "app", ".hidden.js", "a/b.js", "web.py", "/etc"):
         assert web_file(name) is None
     for package in ("..", ".", "", "../..", "uplot/..", "a/b"):
         assert web_file("uPlot.esm.js", package=package) is None

@@ -1,4 +1,4 @@
-"""Notification settings come from the environment (config.py only) and refuse half setups."""
+"""Notification settings come from the environment (cowork/config only) and refuse half setups."""
 
 import pytest
 
