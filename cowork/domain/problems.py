@@ -169,6 +169,12 @@ class Problem(Enum):
         "`occurrences` gives each one's outcome.",
     )
     SERIES_NOT_FOUND = (404, "Series not found", "No such series of yours.")
+    SERIES_NOT_PAYABLE = (
+        409,
+        "Nothing of the series can be paid",
+        "No occurrence of the series is held and waiting for payment, or one was paid on its "
+        "own while the series' payment was being made.",
+    )
     SLOT_AVAILABLE = (409, "The slot is free", "Nothing holds it: book it instead of waiting.")
     ALREADY_WAITING = (409, "Already waiting", "You already wait for this slot of this space.")
     WAITLIST_FULL = (

@@ -41,8 +41,8 @@ async def card_payment(request: Request) -> HTTPResponse:
         raise Problem.NOT_FOUND.error("Only with localstripe (dev and tests).")
     principal = require_user(request)
     body = parse_body(request, CardPayment)
-    payment = await records.payment_by_intent(body.payment_intent_id)
-    if payment is None or payment.user_id != principal.user_id:
+    paid_by = await records.payments_by_intent(body.payment_intent_id)
+    if not paid_by or paid_by[0].user_id != principal.user_id:
         raise Problem.PAYMENT_NOT_FOUND.error("No such payment of yours.")
     number = "".join(c for c in body.card_number if c.isdigit())
     method = DECLINED_CARDS.get(number, DEFAULT_METHOD)

@@ -30,7 +30,7 @@ from cowork.http.parsing import (
     parse_query,
 )
 from cowork.payments import records, webhooks
-from cowork.payments.checkout import start_payment
+from cowork.payments.checkout import start_payment, start_series_payment
 from cowork.payments.refunds import PaymentNotFoundError, request_refund
 from cowork.store.models import Booking, Payment
 
@@ -62,6 +62,24 @@ class PaymentIntentOut(Out):
     stripe_js_url: str
 
 
+class SeriesShareOut(Out):
+    payment_id: int
+    booking_id: int
+    amount_cents: int
+
+
+class SeriesPaymentOut(Out):
+    series_id: int
+    payment_intent_id: str
+    client_secret: str
+    amount_cents: int = Field(description="The sum of the occurrences' prices")
+    currency: str
+    status: str
+    occurrences: list[SeriesShareOut]
+    publishable_key: str
+    stripe_js_url: str
+
+
 class RefundBody(Body):
     amount_cents: int = Field(gt=0, le=MAX_ID)
     reason: str = Field(default="", max_length=255)
@@ -84,6 +102,7 @@ class PaymentOut(Out):
     space_id: int
     location_id: int
     user_id: int
+    series_id: int | None = Field(description="Set when the series was paid up front")
     payment_intent_id: str
     amount_cents: int
     refunded_cents: int
@@ -141,6 +160,44 @@ async def pay(request: Request, booking_id: int) -> HTTPResponse:
         "amount_cents": p.amount_cents,
         "currency": p.currency,
         "status": p.status,
+        "publishable_key": settings.stripe_publishable_key,
+        "stripe_js_url": settings.stripe_js_url,
+    }
+    return json(body, status=201 if checkout.created else 200)
+
+
+@bp.post("/api/v1/series/<series_id:int>/payment")
+@doc(
+    "Pay a series up front: one PaymentIntent for all its held occurrences not yet paid",
+    tag="payments",
+    body=PaymentRequest,
+    body_required=False,
+    response=SeriesPaymentOut,
+    status=201,
+    also=(200,),
+    description="201 when the PaymentIntent is created, 200 when the series already has one "
+    "waiting. Each occurrence keeps its own payment (its price, its refunds by the policy); "
+    "an occurrence cancelled before the money arrives is refunded alone, the others confirm.",
+    errors=(Problem.SERIES_NOT_FOUND, Problem.SERIES_NOT_PAYABLE, *STRIPE_PROBLEMS),
+)
+async def pay_series(request: Request, series_id: int) -> HTTPResponse:
+    principal = require_user(request)
+    if request.body:
+        parse_body(request, PaymentRequest)
+    settings = services(request).settings
+    checkout = await start_series_payment(services(request).payments, principal.user_id, series_id)
+    first = checkout.payments[0]
+    body = {
+        "series_id": series_id,
+        "payment_intent_id": first.stripe_payment_intent_id,
+        "client_secret": first.client_secret,
+        "amount_cents": checkout.amount_cents,
+        "currency": first.currency,
+        "status": first.status,
+        "occurrences": [
+            {"payment_id": p.id, "booking_id": p.booking_id, "amount_cents": p.amount_cents}
+            for p in checkout.payments
+        ],
         "publishable_key": settings.stripe_publishable_key,
         "stripe_js_url": settings.stripe_js_url,
     }

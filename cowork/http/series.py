@@ -110,6 +110,9 @@ SERIES_LINKS = {
         {"space_id": "$response.body#/space_id", "series_id": "$response.body#/id"},
         "Cancel occurrences",
     ),
+    "pay": Link(
+        "payments_pay_series", {"series_id": "$response.body#/id"}, "Pay its held occurrences"
+    ),
 }
 
 

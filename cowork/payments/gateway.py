@@ -108,6 +108,12 @@ class StripeGateway:
             )
         )
 
+    async def cancel_intent(self, intent_id: str, *, key: str) -> None:
+        """An intent that must never be paid (its occurrences were paid another way)."""
+        await self._call(
+            self._client.v1.payment_intents.cancel_async, {}, key=key, target=intent_id
+        )
+
     async def intent_status(self, intent_id: str) -> str:
         try:
             intent = await self._client.v1.payment_intents.retrieve_async(intent_id)

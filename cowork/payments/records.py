@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from cowork.store.db import db
 
@@ -21,7 +22,7 @@ REFUND_LIVE = ("queued", "pending", "requires_action", "succeeded")
 
 _PAYMENT_COLUMNS = (
     "id, booking_id, user_id, stripe_payment_intent_id, client_secret, amount_cents, "
-    "refunded_cents, currency, status, created_at, updated_at"
+    "refunded_cents, currency, status, series_id, created_at, updated_at"
 )
 _REFUND_COLUMNS = (
     "id, payment_id, stripe_refund_id, amount_cents, reason, status, idempotency_key, attempts, "
@@ -45,6 +46,7 @@ class PaymentRow:
     refunded_cents: int
     currency: str
     status: str
+    series_id: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -86,9 +88,11 @@ class RefundRow:
 
 
 def _payment(rows: list[dict[str, Any]]) -> PaymentRow | None:
-    if not rows:
-        return None
-    return PaymentRow(**{f.name: rows[0][f.name] for f in fields(PaymentRow)})
+    return _payments(rows[:1])[0] if rows else None
+
+
+def _payments(rows: list[dict[str, Any]]) -> list[PaymentRow]:
+    return [PaymentRow(**{f.name: row[f.name] for f in fields(PaymentRow)}) for row in rows]
 
 
 def _refund(row: dict[str, Any]) -> RefundRow:
@@ -111,13 +115,32 @@ async def payment_for_booking(
     )
 
 
-async def payment_by_intent(
-    intent_id: str, conn: BaseDBAsyncClient | None = None
-) -> PaymentRow | None:
-    return _payment(
-        await _conn(conn).execute_query_dict(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1",
+async def payments_for_bookings(booking_ids: list[int]) -> dict[int, PaymentRow]:
+    rows = await db().execute_query_dict(
+        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY($1::bigint[])",
+        [booking_ids],
+    )
+    return {p.booking_id: p for p in _payments(rows)}
+
+
+async def payments_by_intent(intent_id: str) -> list[PaymentRow]:
+    """The rows one PaymentIntent pays: one for a booking, one per occurrence for a series."""
+    return _payments(
+        await db().execute_query_dict(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1 "
+            "ORDER BY id",
             [intent_id],
+        )
+    )
+
+
+async def open_series_payments(series_id: int) -> list[PaymentRow]:
+    """The series' up-front payment still waiting for its money (none, or one intent's rows)."""
+    return _payments(
+        await db().execute_query_dict(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE series_id = $1 "
+            "AND status = 'requires_payment' ORDER BY id",
+            [series_id],
         )
     )
 
@@ -153,6 +176,56 @@ async def insert_payment(
     row = _payment(inserted) or await payment_for_booking(booking_id)
     assert row is not None
     return row
+
+
+class _Taken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What one occurrence of a series paid up front costs."""
+
+    booking_id: int
+    amount_cents: int
+
+
+async def insert_series_payments(
+    *,
+    series_id: int,
+    user_id: int,
+    intent_id: str,
+    client_secret: str,
+    currency: str,
+    shares: list[Share],
+) -> list[PaymentRow] | None:
+    """One row per occurrence, all or none: None if an occurrence got a payment of its own
+    meanwhile (the rows of this same intent, written by a racing request, are returned)."""
+    try:
+        async with in_transaction() as conn:
+            rows = await conn.execute_query_dict(
+                "INSERT INTO payments (booking_id, user_id, stripe_payment_intent_id, "
+                "client_secret, amount_cents, refunded_cents, currency, status, series_id) "
+                "SELECT b, $2, $3, $4, a, 0, $5, 'requires_payment', $1 "
+                "FROM unnest($6::bigint[], $7::int[]) AS s(b, a) "
+                f"ON CONFLICT (booking_id) DO NOTHING RETURNING {_PAYMENT_COLUMNS}",
+                [
+                    series_id,
+                    user_id,
+                    intent_id,
+                    client_secret,
+                    currency,
+                    [s.booking_id for s in shares],
+                    [s.amount_cents for s in shares],
+                ],
+            )
+            if len(rows) < len(shares):
+                raise _Taken  # roll back the rows that did go in
+        return sorted(_payments(rows), key=lambda p: p.id)
+    except _Taken:
+        pass
+    mine = await payments_by_intent(intent_id)
+    return mine if len(mine) == len(shares) else None
 
 
 async def set_amount(payment_id: int, amount_cents: int) -> PaymentRow | None:
@@ -344,7 +417,7 @@ async def payment_views(payment_ids: list[int]) -> list[dict[str, Any]]:
     if not payment_ids:
         return []
     rows = await db().execute_query_dict(
-        "SELECT p.id, p.booking_id, b.space_id, b.location_id, p.user_id, "
+        "SELECT p.id, p.booking_id, b.space_id, b.location_id, p.user_id, p.series_id, "
         "p.stripe_payment_intent_id, p.amount_cents, p.refunded_cents, p.currency, p.status, "
         "p.created_at, p.updated_at FROM payments p JOIN bookings b ON b.id = p.booking_id "
         "WHERE p.id = ANY($1::int[])",
@@ -362,6 +435,7 @@ async def payment_views(payment_ids: list[int]) -> list[dict[str, Any]]:
                 "space_id": r["space_id"],
                 "location_id": r["location_id"],
                 "user_id": r["user_id"],
+                "series_id": r["series_id"],
                 "payment_intent_id": r["stripe_payment_intent_id"],
                 "amount_cents": r["amount_cents"],
                 "refunded_cents": r["refunded_cents"],

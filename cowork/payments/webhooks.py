@@ -99,30 +99,56 @@ async def _record(event: dict[str, Any]) -> None:
         await records.record_event(conn, event["id"], event["type"])
 
 
-async def _payment_for(event: dict[str, Any], intent_id: Any) -> PaymentRow | None:
-    payment = await records.payment_by_intent(intent_id) if isinstance(intent_id, str) else None
-    if payment is None:
+async def _payments_for(event: dict[str, Any], intent_id: Any) -> list[PaymentRow]:
+    """The rows the intent pays (one per booking); none: the event is not ours."""
+    rows = await records.payments_by_intent(intent_id) if isinstance(intent_id, str) else []
+    if not rows:
         log.warning("stripe event %s names no payment of ours (%s)", event["id"], intent_id)
         await _record(event)
-    return payment
+    return rows
 
 
 # -- payment intents ---------------------------------------------------------------------------
 async def intent_succeeded(payments: Payments, event: dict[str, Any]) -> None:
+    """Each row confirms its booking or is refunded alone; the event is recorded last."""
     intent = event["data"]["object"]
-    payment = await _payment_for(event, intent.get("id"))
-    if payment is None:
+    rows = await _payments_for(event, intent.get("id"))
+    if not rows:
         return
-    booking = await get_booking(payment.booking_id)
-    assert booking is not None  # payments.booking_id is a foreign key
-    reason = await _refund_reason(payments, payment, booking, intent)
-    if reason is not None:
-        await _give_back(payments, payment, booking, reason)
-        await _record(event)
-        return
-    async with in_transaction() as conn:
-        await records.mark_paid(conn, payment.id)
-        await records.record_event(conn, event["id"], event["type"])
+    judged = _shares(rows, intent)
+    shares: list[tuple[int, str] | None] = list(judged) if judged else [None] * len(rows)
+    received, _ = _paid(intent)
+    for payment, share in zip(rows, shares, strict=True):
+        booking = await get_booking(payment.booking_id)
+        assert booking is not None  # payments.booking_id is a foreign key
+        if share is None:  # a series intent that did not collect its total: all of it goes back
+            amount = max(min(payment.amount_cents, received), 0)
+            received -= amount
+            if 0 < amount < payment.amount_cents:  # the row says what it really collected
+                payment = await records.set_amount(payment.id, amount) or payment
+            await _give_back(payments, payment, booking, MISMATCH, amount)
+            continue
+        reason = await _refund_reason(payments, payment, booking, *share)
+        if reason is not None:
+            await _give_back(payments, payment, booking, reason, payment.amount_cents)
+            continue
+        async with in_transaction() as conn:
+            await records.mark_paid(conn, payment.id)
+    await _record(event)
+
+
+def _shares(rows: list[PaymentRow], intent: dict[str, Any]) -> list[tuple[int, str]] | None:
+    """What each row's booking is judged to have been paid. A booking's own intent: what was
+    collected (Confirm checks it against the price). A series' intent: each occurrence's own
+    price, if the total and currency were collected exactly; else None (refund everything)."""
+    amount, currency = _paid(intent)
+    if len(rows) == 1 and rows[0].series_id is None:
+        return [(amount, currency)]
+    total = sum(p.amount_cents for p in rows)
+    if (amount, currency.upper()) != (total, rows[0].currency.upper()):
+        log.warning("series intent paid %s %s, not its %s: refunding", amount, currency, total)
+        return None
+    return [(p.amount_cents, currency) for p in rows]
 
 
 def _paid(intent: dict[str, Any]) -> tuple[int, str]:
@@ -142,11 +168,10 @@ def _cents(value: Any) -> int | None:
 
 
 async def _refund_reason(
-    payments: Payments, payment: PaymentRow, booking: BookingRow, intent: dict[str, Any]
+    payments: Payments, payment: PaymentRow, booking: BookingRow, amount: int, currency: str
 ) -> str | None:
-    """Confirm the booking if the money buys it; else why the money must go back."""
+    """Confirm the booking if `amount` buys it; else why the money must go back."""
     if booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED):
-        amount, currency = _paid(intent)
         try:
             await payments.registry.ask(booking.space_id, Confirm(booking.id, amount, currency))
             return None
@@ -175,17 +200,14 @@ async def _refund_reason(
 
 
 async def _give_back(
-    payments: Payments, payment: PaymentRow, booking: BookingRow, reason: str
+    payments: Payments, payment: PaymentRow, booking: BookingRow, reason: str, amount: int
 ) -> None:
-    """Refund in full (keyed: once), release a hold the money could not buy, audit it."""
-    refund = await request_refund(
-        payments,
-        payment.id,
-        payment.amount_cents,
-        reason=reason,
-        key=void_key(booking.id),
-        settle=True,
-    )
+    """Refund `amount` (keyed: once), release a hold the money could not buy, audit it."""
+    refund = None
+    if amount > 0:
+        refund = await request_refund(
+            payments, payment.id, amount, reason=reason, key=void_key(booking.id), settle=True
+        )
     fresh = await get_booking(booking.id)
     assert fresh is not None
     if fresh.status in (BookingStatus.EXPIRED, BookingStatus.HELD):
@@ -194,27 +216,38 @@ async def _give_back(
         except (InvalidTransitionError, BookingChangedError):
             log.info("booking %s changed before it could be released (%s)", booking.id, reason)
     async with in_transaction() as conn:
-        after = {"reason": reason, "refund_id": refund.id, "amount_cents": refund.amount_cents}
+        after = {
+            "reason": reason,
+            "refund_id": refund.id if refund else None,
+            "amount_cents": refund.amount_cents if refund else 0,
+        }
         await audit.record(
             conn, None, "refund_in_full", "payment", payment.id, booking.location_id, None, after
         )
 
 
 async def intent_failed(payments: Payments, event: dict[str, Any]) -> None:
+    """The payment failed: every booking it was for is released (if still held and unpaid)."""
     intent = event["data"]["object"]
-    payment = await _payment_for(event, intent.get("id"))
-    if payment is None:
+    rows = await _payments_for(event, intent.get("id"))
+    if not rows:
         return
-    if not payment.paid and await _still_unpaid(payments, payment):
-        booking = await get_booking(payment.booking_id)
-        if booking is not None and booking.status is BookingStatus.HELD:
-            try:
-                await payments.registry.ask(booking.space_id, Release(booking.id))
-            except (InvalidTransitionError, BookingChangedError):
-                log.info("booking %s changed before its failed payment released it", booking.id)
+    if not any(p.paid for p in rows) and await _still_unpaid(payments, rows[0]):
+        for payment in rows:
+            await _release(payments, payment.booking_id)
     async with in_transaction() as conn:
-        await records.mark_failed(conn, payment.id)
+        for payment in rows:
+            await records.mark_failed(conn, payment.id)
         await records.record_event(conn, event["id"], event["type"])
+
+
+async def _release(payments: Payments, booking_id: int) -> None:
+    booking = await get_booking(booking_id)
+    if booking is not None and booking.status is BookingStatus.HELD:
+        try:
+            await payments.registry.ask(booking.space_id, Release(booking.id))
+        except (InvalidTransitionError, BookingChangedError):
+            log.info("booking %s changed before its failed payment released it", booking.id)
 
 
 async def _still_unpaid(payments: Payments, payment: PaymentRow) -> bool:
@@ -226,31 +259,35 @@ async def _still_unpaid(payments: Payments, payment: PaymentRow) -> bool:
 # -- refunds -----------------------------------------------------------------------------------
 async def charge_refunded(payments: Payments, event: dict[str, Any]) -> None:
     charge = event["data"]["object"]
-    payment = await _payment_for(event, charge.get("payment_intent"))
-    if payment is None:
+    rows = await _payments_for(event, charge.get("payment_intent"))
+    if not rows:
         return
     listed = (charge.get("refunds") or {}).get("data") or []
     async with in_transaction() as conn:
         for refund in listed:
             if isinstance(refund, dict):
-                await _sync_refund(conn, payment, refund)
-        await records.raise_refunded_to(conn, payment.id, int(charge.get("amount_refunded") or 0))
+                await _sync_refund(conn, rows, refund)
+        if len(rows) == 1:  # the charge's total refunded is one booking's only if it pays one
+            total = int(charge.get("amount_refunded") or 0)
+            await records.raise_refunded_to(conn, rows[0].id, total)
         await records.record_event(conn, event["id"], event["type"])
     payments.committed()
 
 
 async def refund_changed(payments: Payments, event: dict[str, Any]) -> None:
     refund = event["data"]["object"]
-    payment = await _payment_for(event, refund.get("payment_intent"))
-    if payment is None:
+    rows = await _payments_for(event, refund.get("payment_intent"))
+    if not rows:
         return
     async with in_transaction() as conn:
-        await _sync_refund(conn, payment, refund)
+        await _sync_refund(conn, rows, refund)
         await records.record_event(conn, event["id"], event["type"])
     payments.committed()
 
 
-async def _sync_refund(conn: Any, payment: PaymentRow, refund: dict[str, Any]) -> None:
+async def _sync_refund(conn: Any, rows: list[PaymentRow], refund: dict[str, Any]) -> None:
+    """Bring our refund row in line with Stripe's; adopt one made in Stripe's dashboard if the
+    intent pays one booking (a series' shared intent cannot say which occurrence it was for)."""
     stripe_id, status = str(refund.get("id")), str(refund.get("status") or "pending")
     amount = int(refund.get("amount") or 0)
     gone = status in ("failed", "canceled")
@@ -259,21 +296,40 @@ async def _sync_refund(conn: Any, payment: PaymentRow, refund: dict[str, Any]) -
         key = (refund.get("metadata") or {}).get("idempotency_key")
         row = await records.refund_by_key(key, conn) if isinstance(key, str) else None
         if row is None:
-            if not gone and await records.insert_external_refund(
-                conn, payment_id=payment.id, stripe_id=stripe_id, amount_cents=amount, status=status
-            ):
-                await records.add_refunded(conn, payment.id, amount)
+            await _adopt_external(conn, rows, stripe_id, amount, status)
             return
         # Ours, but the answer to our request was lost (timeout, crash): adopt it now.
         adopted = await records.mark_refund_sent(
             conn, row.id, stripe_id, "pending" if gone else status
         )
+        payment = next(p for p in rows if p.id == row.payment_id)
         if adopted and not gone:
             await tell_member(conn, payment.booking_id, row, payment.currency, stripe_id)
     if gone:
         await records.fail_refund(conn, row, f"{status} at Stripe")
     elif row.status not in ("failed", "canceled", status):
         await records.set_refund_status(conn, row.id, status)
+
+
+async def _adopt_external(
+    conn: Any, rows: list[PaymentRow], stripe_id: str, amount: int, status: str
+) -> None:
+    if status in ("failed", "canceled"):
+        return
+    if len(rows) > 1:
+        log.error(
+            "refund %s (%s cents) was made in Stripe on the shared intent %s of series %s: "
+            "not recorded against an occurrence; staff must refund per occurrence in cowork",
+            stripe_id,
+            amount,
+            rows[0].stripe_payment_intent_id,
+            rows[0].series_id,
+        )
+        return
+    if await records.insert_external_refund(
+        conn, payment_id=rows[0].id, stripe_id=stripe_id, amount_cents=amount, status=status
+    ):
+        await records.add_refunded(conn, rows[0].id, amount)
 
 
 HANDLERS: dict[str, Handler] = {

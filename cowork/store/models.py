@@ -184,7 +184,9 @@ class Payment(Timestamped):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="payments", on_delete=fields.RESTRICT
     )
-    stripe_payment_intent_id = fields.CharField(max_length=128, unique=True)
+    # One row per booking; a series paid up front shares one intent over its occurrences' rows.
+    stripe_payment_intent_id = fields.CharField(max_length=128, db_index=True)
+    series_id = fields.BigIntField(null=True)
     client_secret = fields.CharField(max_length=255, default="")
     amount_cents = fields.IntField()
     refunded_cents = fields.IntField(default=0)

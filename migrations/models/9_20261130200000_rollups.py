@@ -70,8 +70,10 @@ _APPLY_MONEY = """
 
 def _trigger_function(name: str, apply: str, delta: str) -> str:
     """A statement trigger function: old rows subtract, new rows add."""
-    both = delta.format(sign="-1", rows="old_rows") + " UNION ALL " + delta.format(
-        sign="1", rows="new_rows"
+    both = (
+        delta.format(sign="-1", rows="old_rows")
+        + " UNION ALL "
+        + delta.format(sign="1", rows="new_rows")
     )
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -108,12 +110,21 @@ LANGUAGE plpgsql AS $fn$
 BEGIN
     DELETE FROM location_hours WHERE only_location IS NULL OR location_id = only_location;
     DELETE FROM location_money_days WHERE only_location IS NULL OR location_id = only_location;
-    {_APPLY_HOURS.format(deltas=_BOOKING_DELTA.format(sign="1", rows="bookings")
-                         + " AND (only_location IS NULL OR r.location_id = only_location)")};
-    {_APPLY_MONEY.format(deltas=_PAYMENT_DELTA.format(sign="1", rows="payments")
-                         + " WHERE only_location IS NULL OR r.location_id = only_location"
-                         + " UNION ALL " + _REFUND_DELTA.format(sign="1", rows="refunds")
-                         + " WHERE only_location IS NULL OR p.location_id = only_location")};
+    {
+    _APPLY_HOURS.format(
+        deltas=_BOOKING_DELTA.format(sign="1", rows="bookings")
+        + " AND (only_location IS NULL OR r.location_id = only_location)"
+    )
+};
+    {
+    _APPLY_MONEY.format(
+        deltas=_PAYMENT_DELTA.format(sign="1", rows="payments")
+        + " WHERE only_location IS NULL OR r.location_id = only_location"
+        + " UNION ALL "
+        + _REFUND_DELTA.format(sign="1", rows="refunds")
+        + " WHERE only_location IS NULL OR p.location_id = only_location"
+    )
+};
 END $fn$;
 
 CREATE OR REPLACE FUNCTION rollups_zone_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$

@@ -26,6 +26,8 @@ import schemathesis
 from cowork.notify.vapid import generate_private_key
 from tests.factories import auth, make_location, make_space, make_user
 from tests.notify_fakes import Browser, notify_settings
+from tests.payments_fixtures import *  # noqa: F403 (the localstripe fixture)
+from tests.payments_fixtures import with_stripe
 from tests.polling import poll
 from tests.webhook_receiver import Receiver
 from tests.webhook_support import hooks_node
@@ -38,6 +40,8 @@ WANTED = {
     ("POST", "/api/v1/spaces/{space_id}/series", 201),
     ("GET", "/api/v1/series/{series_id}", 200),
     ("GET", "/api/v1/me/series", 200),
+    ("POST", "/api/v1/series/{series_id}/payment", 201),
+    ("POST", "/api/v1/series/{series_id}/payment", 200),
     ("POST", "/api/v1/spaces/{space_id}/series/{series_id}/cancel", 200),
     ("GET", "/api/v1/manage/locations/{location_id}/approvals", 200),
     ("POST", "/api/v1/manage/spaces/{space_id}/bookings/{booking_id}/approve", 200),
@@ -90,8 +94,9 @@ class Contract:
 
 
 @pytest.fixture
-def settings(settings):
-    return replace(settings, notify=notify_settings(vapid_private_key=generate_private_key()))
+def settings(settings, localstripe):
+    notify = notify_settings(vapid_private_key=generate_private_key())
+    return replace(with_stripe(settings, localstripe), notify=notify)
 
 
 @pytest.fixture
@@ -136,7 +141,7 @@ async def _waitlist(http, node, location) -> None:
 
 
 async def _series(http, node, location) -> None:
-    space = await make_space(location)
+    space = await make_space(location, hourly_price_cents=1000)  # held until paid
     member = auth(node.settings, await make_user())
     first = _tomorrow(12).astimezone(ZoneInfo("Europe/Rome")).date()
     body = {
@@ -149,6 +154,9 @@ async def _series(http, node, location) -> None:
     made = _ok(await http.post(f"/api/v1/spaces/{space.id}/series", json=body, headers=member), 201)
     _ok(await http.get(f"/api/v1/series/{made['id']}", headers=member))
     assert _ok(await http.get("/api/v1/me/series", headers=member))["items"]
+    pay = f"/api/v1/series/{made['id']}/payment"
+    intent = _ok(await http.post(pay, headers=member), 201)["payment_intent_id"]
+    assert _ok(await http.post(pay, headers=member))["payment_intent_id"] == intent
     cancel = {"scope": "all", "reason": "change_of_plans"}
     path = f"/api/v1/spaces/{space.id}/series/{made['id']}/cancel"
     assert len(_ok(await http.post(path, json=cancel, headers=member))["cancelled"]) == 3
