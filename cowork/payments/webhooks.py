@@ -302,8 +302,8 @@ async def _sync_refund(conn: Any, rows: list[PaymentRow], refund: dict[str, Any]
         adopted = await records.mark_refund_sent(
             conn, row.id, stripe_id, "pending" if gone else status
         )
-        payment = next(p for p in rows if p.id == row.payment_id)
-        if adopted and not gone:
+        payment = next((p for p in rows if p.id == row.payment_id), None)
+        if adopted and not gone and payment is not None:
             await tell_member(conn, payment.booking_id, row, payment.currency, stripe_id)
     if gone:
         await records.fail_refund(conn, row, f"{status} at Stripe")
