@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, HTTPResponse, Request, json
 
 from cowork.accounts.tokens import Role
+from cowork.config import Settings
 from cowork.domain.problems import Problem
 from cowork.http.auth import (
     managed_location_ids,
@@ -31,6 +32,7 @@ from cowork.http.parsing import (
 )
 from cowork.payments import records, webhooks
 from cowork.payments.checkout import start_payment, start_series_payment
+from cowork.payments.records import PaymentRow
 from cowork.payments.refunds import PaymentNotFoundError, request_refund
 from cowork.store.models import Booking, Payment
 
@@ -152,18 +154,20 @@ async def pay(request: Request, booking_id: int) -> HTTPResponse:
     settings = services(request).settings
     checkout = await start_payment(services(request).payments, principal.user_id, booking_id)
     p = checkout.payment
-    body = {
-        "payment_id": p.id,
-        "booking_id": p.booking_id,
+    body = {"payment_id": p.id, "booking_id": p.booking_id, "amount_cents": p.amount_cents}
+    return json({**body, **_intent(p, settings)}, status=201 if checkout.created else 200)
+
+
+def _intent(p: PaymentRow, settings: Settings) -> dict[str, Any]:
+    """What the page needs to confirm a PaymentIntent with Stripe.js."""
+    return {
         "payment_intent_id": p.stripe_payment_intent_id,
         "client_secret": p.client_secret,
-        "amount_cents": p.amount_cents,
         "currency": p.currency,
         "status": p.status,
         "publishable_key": settings.stripe_publishable_key,
         "stripe_js_url": settings.stripe_js_url,
     }
-    return json(body, status=201 if checkout.created else 200)
 
 
 @bp.post("/api/v1/series/<series_id:int>/payment")
@@ -186,22 +190,13 @@ async def pay_series(request: Request, series_id: int) -> HTTPResponse:
         parse_body(request, PaymentRequest)
     settings = services(request).settings
     checkout = await start_series_payment(services(request).payments, principal.user_id, series_id)
-    first = checkout.payments[0]
-    body = {
-        "series_id": series_id,
-        "payment_intent_id": first.stripe_payment_intent_id,
-        "client_secret": first.client_secret,
-        "amount_cents": checkout.amount_cents,
-        "currency": first.currency,
-        "status": first.status,
-        "occurrences": [
-            {"payment_id": p.id, "booking_id": p.booking_id, "amount_cents": p.amount_cents}
-            for p in checkout.payments
-        ],
-        "publishable_key": settings.stripe_publishable_key,
-        "stripe_js_url": settings.stripe_js_url,
-    }
-    return json(body, status=201 if checkout.created else 200)
+    shares = [
+        {"payment_id": p.id, "booking_id": p.booking_id, "amount_cents": p.amount_cents}
+        for p in checkout.payments
+    ]
+    body = {"series_id": series_id, "amount_cents": checkout.amount_cents, "occurrences": shares}
+    intent = _intent(checkout.payments[0], settings)
+    return json({**body, **intent}, status=201 if checkout.created else 200)
 
 
 @bp.post("/webhooks/stripe")
