@@ -1,4 +1,5 @@
-"""A client generated from the OpenAPI document works: it holds, pays and cancels a booking.
+"""A client generated from the OpenAPI document works: it holds, pays and cancels a booking,
+and books a series and pays it up front.
 
 Fault this catches: a document a generator cannot turn into a working client (unresolvable
 references, schemas that do not match the bodies sent, a missing operation or parameter).
@@ -13,6 +14,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -57,7 +59,9 @@ async def generate(url: str, work: Path) -> Any:
         sys.path.remove(str(work))
 
 
-async def test_a_generated_client_holds_pays_and_cancels(pay_server, stripe_client, tmp_path):
+async def test_a_generated_client_holds_pays_cancels_and_pays_a_series(
+    pay_server, stripe_client, tmp_path
+):
     api = await generate(pay_server.url, tmp_path)
     place_hold = importlib.import_module(f"{PACKAGE}.api.bookings.bookings_place_hold")
     detail = importlib.import_module(f"{PACKAGE}.api.bookings.bookings_booking_detail")
@@ -91,3 +95,24 @@ async def test_a_generated_client_holds_pays_and_cancels(pay_server, stripe_clie
         cancelled = await cancel.asyncio(space.id, held.id, client=client)
         assert isinstance(cancelled, models.BookingJson), cancelled
         assert cancelled.status == models.BookingStatus.CANCELLED
+
+        book_series = importlib.import_module(f"{PACKAGE}.api.series.series_create")
+        pay_series = importlib.import_module(f"{PACKAGE}.api.payments.payments_pay_series")
+        local = at(30).astimezone(ZoneInfo("Europe/Rome"))  # the factory's location zone
+        rule = models.SeriesBody(
+            rrule="FREQ=DAILY;COUNT=2",
+            first_date=local.date(),
+            start_time=local.strftime("%H:%M"),
+            duration_minutes=60,
+        )
+        series = await book_series.asyncio(space.id, client=client, body=rule)
+        assert isinstance(series, models.SeriesOut), series
+        paid = await pay_series.asyncio(series.id, client=client)
+        assert isinstance(paid, models.SeriesPaymentOut), paid
+        assert (paid.amount_cents, len(paid.occurrences)) == (3000, 2)
+        await confirm_card(stripe_client, paid.payment_intent_id)
+        for share in paid.occurrences:
+            await poll(
+                lambda b=share.booking_id: detail.asyncio(b, client=client),
+                lambda got: got.status == models.BookingStatus.CONFIRMED,
+            )
