@@ -7,6 +7,7 @@ embedded PostgreSQL and a nats-server are started once per run and stopped at it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import os
@@ -25,9 +26,10 @@ from sanic import Sanic
 
 from cowork.app import create_app
 from cowork.clock import Clock
-from cowork.config import Environment, Settings
+from cowork.config import Environment, NotifySettings, Settings
 from cowork.devstack import EmbeddedPostgres, free_port, start_nats, tune_for_tests
 from cowork.store.db import close_orm, init_orm, migrate
+from tests.notify_fakes import PushService, SmtpSink, delete_consumer
 
 TEMPLATE = "cowork_template"
 
@@ -136,6 +138,34 @@ async def database_url(infra: Infra) -> AsyncIterator[str]:
 @pytest.fixture
 def settings(database_url: str, infra: Infra) -> Settings:
     return test_settings(database_url, infra.nats_url)
+
+
+@contextlib.asynccontextmanager
+async def notify_test_settings(
+    database_url: str, nats_url: str, notify: NotifySettings, **overrides: Any
+) -> AsyncIterator[Settings]:
+    """Settings with these notification channels; their durable consumer is deleted after."""
+    s = test_settings(database_url, nats_url, notify=notify, **overrides)
+    yield s
+    await delete_consumer(nats_url, notify.consumer)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """An SMTP server in the test, keeping every message it is given."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+async def push() -> AsyncIterator[PushService]:
+    """A Web Push service in the test: it checks VAPID and decrypts like a browser."""
+    service = PushService()
+    await service.start()
+    yield service
+    await service.stop()
 
 
 @dataclass

@@ -370,6 +370,18 @@ class SmtpSink:
         self._controller.stop()
 
 
+def smtp_channel(
+    sink: SmtpSink, mail_from: str = "cowork <no-reply@cowork.test>"
+) -> dict[str, Any]:
+    """The notify settings that send mail to `sink`."""
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": sink.port,
+        "smtp_tls": "none",
+        "mail_from": mail_from,
+    }
+
+
 def notify_settings(**overrides: Any) -> NotifySettings:
     """Test defaults: a fresh durable per test, a fast pass over held rows, and the node's own
     worker off: these tests run theirs (`running_worker`: an injected clock, faults, kills)."""

@@ -10,8 +10,8 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import PASSWORD, Place, Web
-from tests.conftest import test_settings as settings_for
-from tests.notify_fakes import SmtpSink, delete_consumer, notify_settings
+from tests.conftest import notify_test_settings
+from tests.notify_fakes import SmtpSink, notify_settings, smtp_channel
 from tests.polling import poll
 
 expect.set_options(timeout=20_000)
@@ -19,28 +19,16 @@ NEW_PASSWORD = "another long passphrase"
 
 
 @pytest.fixture
-def smtp():
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 async def settings(database_url, infra, smtp):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(
             worker=True,
-            smtp_host="127.0.0.1",
-            smtp_port=smtp.port,
-            smtp_tls="none",
-            mail_from="cowork <no-reply@cowork.test>",
+            **smtp_channel(smtp),
         ),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
+    ) as s:
+        yield s
 
 
 async def test_a_member_resets_a_forgotten_password_from_the_sign_in_dialog(

@@ -21,8 +21,8 @@ from playwright.async_api import Page, expect
 from cowork.notify.vapid import generate_private_key, load_vapid, public_key_b64
 from tests.browser.conftest import Place, Web, shoot, watch
 from tests.browser.test_my_bookings import book
-from tests.conftest import test_settings as settings_for
-from tests.notify_fakes import Browser, PushService, delete_consumer, notify_settings
+from tests.conftest import notify_test_settings
+from tests.notify_fakes import Browser, PushService, notify_settings
 from tests.payments_fixtures import at
 from tests.polling import poll
 
@@ -53,23 +53,14 @@ PUSH_SERVICE = """
 
 @pytest.fixture
 async def settings(database_url, infra):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(
             worker=True, vapid_private_key=VAPID, public_url="https://cowork.test"
         ),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
-
-
-@pytest.fixture
-async def push():
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
+    ) as s:
+        yield s
 
 
 async def devices(web: Web, place: Place) -> list[dict[str, Any]]:

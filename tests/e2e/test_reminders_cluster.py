@@ -12,20 +12,12 @@ from cowork.notify.vapid import generate_private_key
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
-from tests.notify_fakes import Browser, PushService, delete_consumer
+from tests.notify_fakes import Browser, delete_consumer
 from tests.polling import poll
 
 pytestmark = pytest.mark.e2e
 
 LEAD = 30
-
-
-@pytest.fixture
-async def push():
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
 
 
 @pytest.fixture

@@ -13,14 +13,12 @@ import pytest
 from cowork.notify.vapid import generate_private_key
 from cowork.realtime.bus import Bus
 from cowork.realtime.stream import STREAM
-from tests.conftest import test_settings as settings_for
+from tests.conftest import notify_test_settings
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
 from tests.notify_fakes import (
     Browser,
-    PushService,
     TcpProxy,
-    delete_consumer,
     notify_settings,
     running_worker,
 )
@@ -32,14 +30,13 @@ ACK_WAIT = 3.0
 
 @pytest.fixture
 async def settings(database_url, infra):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         node_id="node-survivor",
         notify=notify_settings(vapid_private_key=VAPID, ack_wait_seconds=ACK_WAIT),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
+    ) as s:
+        yield s
 
 
 @pytest.fixture
@@ -49,14 +46,6 @@ async def proxy(infra):
     await p.start()
     yield p
     p.cut()
-
-
-@pytest.fixture
-async def push():
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
 
 
 @pytest.fixture

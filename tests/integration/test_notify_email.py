@@ -8,35 +8,31 @@ from datetime import datetime
 import pytest
 from icalendar import Calendar
 
-from tests.conftest import test_settings as settings_for
+from tests.conftest import notify_test_settings
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
 from tests.integration.test_realtime_support import booking_facts, emit
-from tests.notify_fakes import SmtpSink, delete_consumer, notify_settings, running_worker
+from tests.notify_fakes import (
+    SmtpSink,
+    notify_settings,
+    running_worker,
+    smtp_channel,
+)
 from tests.polling import poll
 
 SENDER = "cowork <no-reply@cowork.test>"
 
 
 @pytest.fixture
-def smtp():
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 async def settings(database_url, infra, smtp):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(
-            smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_tls="none", mail_from=SENDER
+            **smtp_channel(smtp, SENDER),
         ),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
+    ) as s:
+        yield s
 
 
 @pytest.fixture

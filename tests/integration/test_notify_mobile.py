@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from cowork.notify.vapid import generate_private_key
-from tests.conftest import test_settings as settings_for
+from tests.conftest import notify_test_settings
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
 from tests.notify_fakes import (
@@ -18,8 +18,6 @@ from tests.notify_fakes import (
     Browser,
     FakeApns,
     FakeFcm,
-    PushService,
-    delete_consumer,
     notify_settings,
     running_worker,
 )
@@ -47,7 +45,7 @@ async def apns():
 
 @pytest.fixture
 async def settings(database_url, infra, tmp_path, fcm, apns):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(
@@ -60,9 +58,8 @@ async def settings(database_url, infra, tmp_path, fcm, apns):
             apns_host=apns.url,
             vapid_private_key=generate_private_key(),
         ),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
+    ) as s:
+        yield s
 
 
 @pytest.fixture
@@ -154,14 +151,6 @@ async def test_apns_renews_a_provider_token_apple_calls_expired(server, client, 
         await book(client, world, 48)
         await poll(lambda: count(apns), lambda n: n == 2)
     assert apns.received[1].path == f"/3/device/{APNS_TOKEN}"
-
-
-@pytest.fixture
-async def push():
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
 
 
 async def test_a_hanging_push_service_does_not_hold_up_other_providers(

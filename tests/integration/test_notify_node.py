@@ -9,48 +9,33 @@ from dataclasses import replace
 import pytest
 
 from cowork.notify.vapid import generate_private_key
-from tests.conftest import start_server, stop_server
-from tests.conftest import test_settings as settings_for
+from tests.conftest import notify_test_settings, start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
-from tests.notify_fakes import Browser, PushService, SmtpSink, delete_consumer, notify_settings
+from tests.notify_fakes import (
+    Browser,
+    PushService,
+    SmtpSink,
+    notify_settings,
+    smtp_channel,
+)
 from tests.polling import poll
 
 SENDER = "cowork <no-reply@cowork.test>"
 
 
 @pytest.fixture
-def smtp():
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-async def push():
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
-
-
-@pytest.fixture
 async def settings(database_url, infra, smtp):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(
             worker=True,  # the node's own, as in production
             vapid_private_key=generate_private_key(),
-            smtp_host="127.0.0.1",
-            smtp_port=smtp.port,
-            smtp_tls="none",
-            mail_from=SENDER,
+            **smtp_channel(smtp, SENDER),
         ),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
+    ) as s:
+        yield s
 
 
 async def test_a_booking_confirmed_over_http_reaches_the_browser_and_the_inbox(

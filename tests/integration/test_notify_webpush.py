@@ -11,13 +11,12 @@ import pytest
 
 from cowork.clock import ManualClock
 from cowork.notify.vapid import generate_private_key, load_vapid, public_key_b64
-from tests.conftest import test_settings as settings_for
+from tests.conftest import notify_test_settings
 from tests.factories import auth, make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
 from tests.notify_fakes import (
     Browser,
     PushService,
-    delete_consumer,
     notify_settings,
     running_worker,
 )
@@ -30,21 +29,12 @@ VAPID_PUBLIC = public_key_b64(load_vapid(VAPID))
 
 @pytest.fixture
 async def settings(database_url, infra):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(vapid_private_key=VAPID, vapid_subject="mailto:ops@cowork.test"),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
-
-
-@pytest.fixture
-async def push():
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
+    ) as s:
+        yield s
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import httpx
 import pytest
 
 from cowork.clock import ManualClock
-from tests.conftest import start_server, stop_server
-from tests.conftest import test_settings as settings_for
+from tests.conftest import notify_test_settings, start_server, stop_server
 from tests.integration.test_accounts import PASSWORD, assert_problem, bearer, login, register
-from tests.notify_fakes import SmtpSink, delete_consumer, notify_settings
+from tests.notify_fakes import SmtpSink, notify_settings, smtp_channel
 from tests.polling import poll
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -23,28 +22,16 @@ LINK = re.compile(r"/#password-reset=([\w-]+)")
 
 
 @pytest.fixture
-def smtp():
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 async def settings(database_url, infra, smtp):
-    s = settings_for(
+    async with notify_test_settings(
         database_url,
         infra.nats_url,
         notify=notify_settings(
             worker=True,  # the node's own worker sends the mail, as in production
-            smtp_host="127.0.0.1",
-            smtp_port=smtp.port,
-            smtp_tls="none",
-            mail_from="cowork <no-reply@cowork.test>",
+            **smtp_channel(smtp),
         ),
-    )
-    yield s
-    await delete_consumer(infra.nats_url, s.notify.consumer)
+    ) as s:
+        yield s
 
 
 async def ask(client: httpx.AsyncClient, email: str) -> httpx.Response:
