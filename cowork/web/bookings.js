@@ -6,7 +6,7 @@
 import {
   $, allPages, api, clock, config, h, loadedLocation, locationOf, ProblemError, session, spaceOf, write,
 } from "./core.js";
-import { startCheckout } from "./checkout.js";
+import { bookingToPay, seriesToPay, startCheckout } from "./checkout.js";
 import { showFeed } from "./feed.js";
 import { seriesCard } from "./myseries.js";
 import { showWaitlist, waitlist } from "./waitlist.js";
@@ -40,7 +40,7 @@ async function load() {
     const [bookings, payments, series] = await Promise.all([allPages("/bookings"), allPages("/payments"), allPages("/me/series")]);
     state.bookings = new Map(bookings.map((b) => [b.id, b]));
     state.series = new Map(series.map((x) => [x.id, x]));
-    state.payments = new Map(payments.map((p) => [p.booking_id, p]));
+    state.payments = byBooking(payments);
     state.cfg = await config();
     if (!session.signedIn) return;
     await Promise.all(bookings.map((b) => Promise.all([spaceOf(b.space_id), locationOf(b.location_id)])));
@@ -53,6 +53,13 @@ async function load() {
   } finally {
     $("upcoming").setAttribute("aria-busy", "false");
   }
+}
+
+const byBooking = (payments) => new Map(payments.map((p) => [p.booking_id, p]));
+
+/** Amounts paid and refunded, and which series payment an occurrence is part of, live with the payments. */
+async function loadPayments() {
+  state.payments = byBooking(await allPages("/payments"));
 }
 
 /** The check-in PIN of each upcoming confirmed booking (typed on a kiosk to check in there). */
@@ -93,6 +100,7 @@ async function render() {
 const seriesPage = {
   get payments() { return state.payments; },
   onPay: (b, space, zone) => payHold(b, space, zone),
+  onPaySeries: (id, held, space, zone) => openCheckout(seriesToPay(id, held), space, zone),
   dialog: (...args) => dialog(...args),
   say: (...args) => say(...args),
   errorText: (err) => errorText(err),
@@ -142,12 +150,18 @@ function canCheckIn(b, loc) {
 // ---------------------------------------------------------------- actions
 
 function payHold(b, space, zone) {
+  openCheckout(bookingToPay(b), space, zone);
+}
+
+function openCheckout(order, space, zone) {
   const panel = $("checkout");
   panel.hidden = false;
   state.checkout?.stop();
-  state.checkout = startCheckout(panel, b, {
+  state.checkout = startCheckout(panel, order, {
     zone, spaceName: space.name,
     onDone: () => { state.checkout = null; panel.hidden = true; panel.replaceChildren(); },
+    // A payment made (or refused: the page was stale) changes which Pay buttons the cards offer.
+    onIntent: () => loadPayments().then(render).catch((err) => say(errorText(err), "error")),
   });
   panel.scrollIntoView({ block: "nearest" });
 }
@@ -283,7 +297,11 @@ function notification(n) {
 /** A personal event: the booking's card changes from the payload, the list gains a line. */
 async function onMine(envelope) {
   const d = envelope.data || {};
-  if (RELOAD.includes(envelope.type)) { await load(); return; }
+  if (RELOAD.includes(envelope.type)) {
+    await load();
+    state.checkout?.apply(envelope);
+    return;
+  }
   const known = state.bookings.get(d.booking_id);
   if (known || ["booking.held", "booking.pending_approval", "waitlist.offer"].includes(envelope.type)) {
     state.bookings.set(d.booking_id, {
@@ -292,8 +310,7 @@ async function onMine(envelope) {
       expires_at: d.expires_at ?? null, series_id: d.series_id ?? known?.series_id ?? null,
     });
     if (["booking.confirmed", "booking.refunded", "booking.cancelled"].includes(envelope.type)) {
-      // Amounts paid and refunded live with the payment: read them again.
-      state.payments = new Map((await allPages("/payments")).map((p) => [p.booking_id, p]));
+      await loadPayments();
     }
     await render();
   }

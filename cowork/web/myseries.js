@@ -1,6 +1,7 @@
 // My bookings · a recurring series as one card: its rule, each occurrence with its state and
-// price, pay a held one, and cancel one, this and the following, or all, with the refund each
-// occurrence gets by the location's policy shown before confirming (docs/scheduling.md).
+// price, pay a held one or all the held ones at once, and cancel one, this and the following,
+// or all, with the refund each occurrence gets by the location's policy shown before
+// confirming (docs/scheduling.md).
 
 import { api, clock, h, locationOf, spaceOf, write } from "./core.js";
 import { fmt, t } from "./i18n.js";
@@ -18,18 +19,39 @@ export async function seriesCard(meta, occurrences, page) {
   const open = sorted.filter((b) => cancellable(b));
   const rule = meta ? `${ruleText(meta.rrule)} · ${fmt.time(first.start, zone, { note: false })}–${fmt.time(first.end, zone)}` : "";
   const seriesId = first.series_id;
+  const payAll = payAllButton(seriesId, sorted, page, space, zone);
   return h("li", { class: "booking series", "data-series": seriesId },
     h("h3", { text: `${space.name} · ${t("series.title")}` }),
     h("p", { class: "muted", text: [loc.name, rule].filter(Boolean).join(" · ") }),
     h("ol", { class: "occurrences" }, ...sorted.map((b) => occurrence(b, zone, open, page, space))),
-    open.length ? h("div", { class: "actions" }, h("button", {
+    payAll || open.length ? h("div", { class: "actions" }, payAll, open.length ? h("button", {
       type: "button", class: "secondary", text: t("series.cancel_all"),
       onclick: () => cancelDialog(seriesId, open[0], "all", open, zone, page),
-    })) : null);
+    }) : null) : null);
 }
 
 function cancellable(b) {
   return CANCELLABLE.includes(b.status) && Date.parse(b.start) > clock.now();
+}
+
+/** Part of a payment of its series (one intent for several): never paid alone (the API says 409). */
+const inSeriesPayment = (b, page) => Boolean(page.payments.get(b.id)?.series_id);
+
+/** What "pay all held" takes, as the series endpoint does: held, and no payment of its own. */
+function dueWithSeries(b, page) {
+  const pay = page.payments.get(b.id);
+  return b.status === "held" && (!pay || (inSeriesPayment(b, page) && pay.status === "requires_payment"));
+}
+
+/** Offered for two held or more, or for any held one whose series payment is under way. */
+function payAllButton(seriesId, sorted, page, space, zone) {
+  const due = sorted.filter((b) => dueWithSeries(b, page));
+  if (due.length < 2 && !due.some((b) => inSeriesPayment(b, page))) return null;
+  const total = fmt.money(due.reduce((sum, b) => sum + b.price_cents, 0), due[0].currency);
+  return h("button", {
+    type: "button", class: "pay-all", text: t("series.pay_all", { total }),
+    onclick: () => page.onPaySeries(seriesId, due, space, zone),
+  });
 }
 
 function occurrence(b, zone, open, page, space) {
@@ -40,7 +62,7 @@ function occurrence(b, zone, open, page, space) {
   if (pay?.refunded_cents) facts.push(` · ${t("bookings.refunded")} ${fmt.money(pay.refunded_cents, pay.currency)}`);
   if (b.status === "held" && b.expires_at) facts.push(` · ${t("bookings.expires", { time: fmt.time(b.expires_at, zone) })}`);
   const actions = [];
-  if (b.status === "held") {
+  if (b.status === "held" && !inSeriesPayment(b, page)) {
     actions.push(h("button", { type: "button", "aria-label": `${t("bookings.pay")}: ${when}`, text: t("bookings.pay"), onclick: () => page.onPay(b, space, zone) }));
   }
   if (cancellable(b)) {
@@ -49,9 +71,9 @@ function occurrence(b, zone, open, page, space) {
       onclick: () => cancelDialog(b.series_id, b, "one", open, zone, page),
     }));
   }
-  return h("li", { "data-booking": b.id, "data-status": b.status },
-    h("span", { class: "when", text: when }), " ", ...facts,
-    actions.length ? h("span", { class: "actions inline" }, ...actions) : null);
+  return h("li", { "data-booking": b.id, "data-status": b.status }, h("div", { class: "occurrence" },
+    h("span", { class: "when", text: when }), h("span", { class: "terms" }, ...facts),
+    actions.length ? h("span", { class: "actions inline" }, ...actions) : null));
 }
 
 /** Which occurrences a scope takes from `anchor`: the anchor alone, it and the later ones, all. */

@@ -3,7 +3,7 @@
 // weekly series of it; a taken slot's waitlist; a request where the space needs approval.
 
 import { api, clock, h, ProblemError, session, write } from "./core.js";
-import { startCheckout } from "./checkout.js";
+import { bookingToPay, startCheckout } from "./checkout.js";
 import { STATUS_ICON } from "./floor.js";
 import { addDays, fmt, hhmm, localInstant, t } from "./i18n.js";
 import { outcomes, RepeatForm } from "./series.js";
@@ -286,7 +286,7 @@ export class SpacePanel {
       } else if (booking.status === "pending_approval") {
         this.tell(t("space.requested", { when, time: fmt.dateTime(booking.expires_at, zone) }), "success");
       } else {
-        this.checkout = startCheckout(this.root, booking, {
+        this.checkout = startCheckout(this.root, bookingToPay(booking), {
           zone, spaceName: this.space.name,
           onDone: () => { this.checkout = null; this.render(); },
         });

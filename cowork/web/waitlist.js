@@ -3,7 +3,7 @@
 // like any hold (a paid one), or decline it. Shared by the find page and My bookings.
 
 import { api, clock, h, locationOf, ProblemError, session, spaceOf, write } from "./core.js";
-import { startCheckout } from "./checkout.js";
+import { bookingToPay, startCheckout } from "./checkout.js";
 import { fmt, t } from "./i18n.js";
 
 const LIVE = ["waiting", "offered"];
@@ -109,7 +109,7 @@ export function showWaitlist(root, { say }) {
   function payOffer(offer, space, zone) {
     checkout?.stop();
     pay.hidden = false;
-    checkout = startCheckout(pay, offer, {
+    checkout = startCheckout(pay, bookingToPay(offer), {
       zone, spaceName: space.name,
       onDone: () => { checkout = null; pay.hidden = true; pay.replaceChildren(); draw(); },
     });
