@@ -34,11 +34,13 @@ async function loadUsers() {
   for (const [k, v] of new FormData($("user-filters"))) if (v) params.set(k, v);
   try {
     const page = await api(`/admin/users?${params}`);
-    $("users").replaceChildren(h("table", {},
-      h("thead", {}, h("tr", {}, ...["#", t("auth.email"), t("auth.name"), t("admin.role"), t("admin.managed"), ""].map((x) => h("th", { scope: "col", text: x })))),
+    $("users").replaceChildren(h("table", { class: "stacked" },
+      h("thead", {}, h("tr", {}, ...userColumns().map((x) => h("th", { scope: "col", text: x })))),
       h("tbody", {}, ...page.items.map(userRow))));
   } catch (err) { say(errorText(err), "error"); }
 }
+
+const userColumns = () => ["#", t("auth.email"), t("auth.name"), t("admin.role"), t("admin.managed"), ""];
 
 function userRow(u) {
   const role = h("select", { id: `role-${u.id}`, "aria-label": t("admin.change_role", { email: u.email }) },
@@ -58,8 +60,9 @@ function userRow(u) {
       } catch (err) { say(errorText(err), "error"); }
     },
   });
-  return h("tr", { "data-user": u.id }, h("td", { text: String(u.id) }), h("td", { text: u.email }), h("td", { text: u.name }),
-    h("td", {}, role), h("td", {}, managed), h("td", {}, save));
+  // Each cell names its column: a narrow screen shows the rows stacked, headers beside the values.
+  const cells = [String(u.id), u.email, u.name, role, managed, save];
+  return h("tr", { "data-user": u.id }, ...cells.map((c, i) => h("td", { "data-label": userColumns()[i] }, c)));
 }
 
 async function loadAudit(fresh) {

@@ -5,19 +5,30 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.async_api import expect
 
 from cowork.store.models import Location
-from tests.browser.conftest import Place, Web, shoot, soon, watch
+from tests.browser.conftest import WIDTHS, Place, Web, shoot, soon, watch
 from tests.browser.test_my_bookings import book
 from tests.payments_fixtures import at
 
 expect.set_options(timeout=20_000)
 
 
-async def test_admin_makes_a_member_a_manager(web: Web, place: Place):
-    page = await web.open("/admin", user=place.admin)
+@pytest.mark.parametrize("size", list(WIDTHS))
+async def test_admin_makes_a_member_a_manager(web: Web, place: Place, size: str):
+    page = await web.open("/admin", user=place.admin, width=WIDTHS[size])
     row = page.locator(f'tr[data-user="{place.other.id}"]')
+    await expect(row).to_be_visible()
+    if size == "phone":
+        # Stacked rows: nothing scrolls sideways, so the role and the save button are on screen.
+        assert await page.evaluate(
+            "[document.documentElement, document.getElementById('users')]"
+            ".every((el) => el.scrollWidth <= el.clientWidth)"
+        )
+        box = await row.get_by_role("button").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= WIDTHS[size]
     await row.get_by_role("combobox").select_option("manager")
     await row.get_by_role("textbox").fill(str(place.loc.id))
     await row.get_by_role("button").click()
@@ -31,7 +42,7 @@ async def test_admin_makes_a_member_a_manager(web: Web, place: Place):
     await page.fill("#audit-entity", "user")
     await page.click("#audit-filters button[type=submit]")
     await expect(page.locator("#audit")).to_contain_text("manager")
-    await shoot(page, "admin")
+    await shoot(page, "admin-users")
 
 
 async def kiosk_token(web: Web, place: Place) -> str:
