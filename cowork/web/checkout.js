@@ -89,6 +89,8 @@ export function startCheckout(root, order, { zone, spaceName, onDone, onIntent =
     price, countdown, ...form, pay, status, close,
   ].filter(Boolean));
   root.querySelector("#checkout-title").focus();
+  // In an open series payment already, but no longer held: refunded alone when the money arrives.
+  for (const b of order.bookings) if (Object.values(OUTCOMES).includes(b.status)) record(b.id, b.status);
 
   function tick() {
     if (over) return;

@@ -36,18 +36,22 @@ function cancellable(b) {
 
 /** Part of a payment of its series (one intent for several): never paid alone (the API says 409). */
 const inSeriesPayment = (b, page) => Boolean(page.payments.get(b.id)?.series_id);
+const openSeriesRow = (b, page) => inSeriesPayment(b, page) && page.payments.get(b.id).status === "requires_payment";
 
-/** What "pay all held" takes, as the series endpoint does: held, and no payment of its own. */
-function dueWithSeries(b, page) {
-  const pay = page.payments.get(b.id);
-  return b.status === "held" && (!pay || (inSeriesPayment(b, page) && pay.status === "requires_payment"));
+/** What the series endpoint answers: its open payment as made (an occurrence cancelled since
+ * stays in it, refunded when the money arrives), else the held occurrences with no payment. */
+function dueWithSeries(sorted, page) {
+  const covered = sorted.filter((b) => openSeriesRow(b, page));
+  if (covered.some((b) => b.status === "held")) return { due: covered, open: true };
+  return { due: sorted.filter((b) => b.status === "held" && !page.payments.has(b.id)), open: false };
 }
 
-/** Offered for two held or more, or for any held one whose series payment is under way. */
+/** Offered for two held or more, or while a series payment waits (the only way to pay those). */
 function payAllButton(seriesId, sorted, page, space, zone) {
-  const due = sorted.filter((b) => dueWithSeries(b, page));
-  if (due.length < 2 && !due.some((b) => inSeriesPayment(b, page))) return null;
-  const total = fmt.money(due.reduce((sum, b) => sum + b.price_cents, 0), due[0].currency);
+  const { due, open } = dueWithSeries(sorted, page);
+  if (due.length < 2 && !open) return null;
+  const cents = due.reduce((sum, b) => sum + (open ? page.payments.get(b.id).amount_cents : b.price_cents), 0);
+  const total = fmt.money(cents, due[0].currency);
   return h("button", {
     type: "button", class: "pay-all", text: t("series.pay_all", { total }),
     onclick: () => page.onPaySeries(seriesId, due, space, zone),

@@ -1,10 +1,12 @@
 """A member pays the held occurrences of a series at once in My bookings: one checkout with the
 total, the card form, and every occurrence confirmed live on the page; an occurrence cancelled
-meanwhile is named and the others still confirm; a stale single Pay shows the API's refusal.
+meanwhile is named (live, and after a reload) and the others still confirm; a stale single Pay
+shows the API's refusal.
 
 Faults it catches: a total that is not the sum of the held occurrences; a checkout that ends at
-the first confirmation (or never, when one occurrence is cancelled); per-occurrence Pay offered
-for an occurrence inside a series payment; a refused single payment that breaks the page.
+the first confirmation (or never, when one occurrence is cancelled); a total that leaves out a
+cancelled occurrence the open intent still charges; per-occurrence Pay offered for an
+occurrence inside a series payment; a refused single payment that breaks the page.
 """
 
 from __future__ import annotations
@@ -128,6 +130,14 @@ async def test_a_stale_single_pay_shows_the_refusal_and_a_cancelled_occurrence_i
     assert r.status_code == 200, r.text
     await expect(lines.nth(1)).to_have_attribute("data-status", "cancelled")
     await expect(page.locator("#checkout .message")).to_contain_text("was cancelled")
+
+    # Read afresh, the page asks what the open intent asks (it keeps the cancelled one, which
+    # is refunded when the money arrives), and names that one before the card is typed.
+    await page.reload()
+    await card.get_by_role("button", name="Pay all held (€30.00)").click()
+    await expect(lines.nth(1)).to_have_attribute("data-status", "cancelled")
+    await expect(page.locator("#checkout .message")).to_contain_text("was cancelled")
+    await expect(page.locator("#checkout .price")).to_have_text("€30.00")
     await pay_in_page(page, "#checkout")
     await expect(page.locator("#checkout .message[data-kind=success]")).to_have_text(
         "Confirmed 2 of 3; what was paid for the others is refunded."
