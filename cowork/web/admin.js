@@ -65,6 +65,8 @@ function userRow(u) {
   return h("tr", { "data-user": u.id }, ...cells.map((c, i) => h("td", { "data-label": userColumns()[i] }, c)));
 }
 
+const auditColumns = () => [t("admin.at"), t("admin.actor"), t("admin.action"), t("admin.entity"), t("admin.change")];
+
 async function loadAudit(fresh) {
   const params = new URLSearchParams({ limit: "50" });
   for (const [k, v] of new FormData($("audit-filters"))) {
@@ -80,15 +82,16 @@ async function loadAudit(fresh) {
     const page = await api(`/admin/audit?${params}`);
     state.auditCursor = page.next_cursor;
     $("audit-more").hidden = !page.next_cursor;
-    const rows = page.items.map((e) => h("tr", { "data-audit": e.id },
-      h("td", {}, h("time", { datetime: e.at, text: fmt.dateTime(e.at, viewerZone) })),
-      h("td", { text: e.actor_id === null ? "system" : String(e.actor_id) }),
-      h("td", { text: e.action }), h("td", { text: `${e.entity} ${e.entity_id}` }),
-      h("td", {}, h("code", { text: summary(e) }))));
+    const rows = page.items.map((e) => {
+      const cells = [h("time", { datetime: e.at, text: fmt.dateTime(e.at, viewerZone) }),
+        e.actor_id === null ? "system" : String(e.actor_id), e.action, `${e.entity} ${e.entity_id}`,
+        h("code", { text: summary(e) })];
+      return h("tr", { "data-audit": e.id }, ...cells.map((c, i) => h("td", { "data-label": auditColumns()[i] }, c)));
+    });
     const existing = $("audit").querySelector("tbody");
     if (!fresh && existing) { existing.append(...rows); return; }
-    $("audit").replaceChildren(h("table", {},
-      h("thead", {}, h("tr", {}, ...[t("admin.at"), t("admin.actor"), t("admin.action"), t("admin.entity"), t("admin.change")].map((x) => h("th", { scope: "col", text: x })))),
+    $("audit").replaceChildren(h("table", { class: "stacked" },
+      h("thead", {}, h("tr", {}, ...auditColumns().map((x) => h("th", { scope: "col", text: x })))),
       h("tbody", {}, ...rows)));
   } catch (err) { say(errorText(err), "error"); }
 }

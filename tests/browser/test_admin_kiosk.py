@@ -42,6 +42,11 @@ async def test_admin_makes_a_member_a_manager(web: Web, place: Place, size: str)
     await page.fill("#audit-entity", "user")
     await page.click("#audit-filters button[type=submit]")
     await expect(page.locator("#audit")).to_contain_text("manager")
+    if size == "phone":  # the audit log stacks too
+        assert await page.evaluate(
+            "[document.documentElement, document.getElementById('audit')]"
+            ".every((el) => el.scrollWidth <= el.clientWidth)"
+        )
     await shoot(page, "admin-users")
 
 
