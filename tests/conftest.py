@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import os
 import signal
 import sys
@@ -29,6 +28,7 @@ from cowork.clock import Clock
 from cowork.config import Environment, NotifySettings, Settings
 from cowork.devstack import EmbeddedPostgres, free_port, start_nats, tune_for_tests
 from cowork.store.db import close_orm, init_orm, migrate
+from tests.clones import Clones
 from tests.notify_fakes import PushService, SmtpSink, delete_consumer
 
 TEMPLATE = "cowork_template"
@@ -45,9 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         digest = hashlib.sha1(str(config.rootpath).encode()).hexdigest()[:10]
         config.option.basetemp = Path(tempfile.gettempdir()) / f"cowork-pytest-{digest}"
-
-
-_db_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -118,21 +115,21 @@ def test_settings(database_url: str, nats_url: str, **overrides: Any) -> Setting
     return replace(base, **overrides)
 
 
+@pytest.fixture(scope="session")
+def clones(infra: Infra) -> Iterator[Clones]:
+    made = Clones(infra.admin_url, TEMPLATE)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
 @pytest.fixture
-async def database_url(infra: Infra) -> AsyncIterator[str]:
-    """A fresh database cloned from the migrated template."""
-    name = f"t_{os.getpid()}_{next(_db_numbers)}"
-    conn = await asyncpg.connect(infra.admin_url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
-    finally:
-        await conn.close()
+async def database_url(infra: Infra, clones: Clones) -> AsyncIterator[str]:
+    """A fresh database cloned from the migrated template (made while earlier tests ran)."""
+    name = await clones.take()
     yield infra.url_for(name)
-    conn = await asyncpg.connect(infra.admin_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await conn.close()
+    clones.give_back(name)
 
 
 @pytest.fixture
