@@ -1,7 +1,8 @@
 """Faults on the money path: identical webhooks at one instant, refunds racing the
 refunded-amount check, refund retriers of two nodes after an outage, and a Stripe that answers
-10 s late while members cancel. Each ends with the history checker's money invariant: every
-cancellation refunds exactly its policy, once, and Stripe holds the same refunds as we do.
+later than our timeout while members cancel. Each ends with the history checker's money
+invariant: every cancellation refunds exactly its policy, once, and Stripe holds the same
+refunds as we do.
 """
 
 from __future__ import annotations
@@ -202,24 +203,35 @@ async def test_refund_retriers_of_two_nodes_send_each_queued_refund_once(
         stripe.stop()
 
 
+# Stripe slower than our gateway's timeout: every byte LATE seconds late, so no answer comes
+# back in under twice LATE while the gateway gives up after TIMEOUT (and the SDK's one retry).
+# The shape of the fault is LATE > TIMEOUT, not the absolute numbers: refunds go out one at a
+# time, each waiting out two timeouts, so these set most of the test's length.
+TIMEOUT = 2.0
+LATE = 4.0
+
+
 @pytest.mark.slow
-async def test_stripe_10s_late_during_cancels_refunds_each_once_by_policy(
+async def test_stripe_slower_than_our_timeout_during_cancels_refunds_each_once_by_policy(
     settings, stripe_path, localstripe, stripe_client, db
 ):
-    """Every byte to and from Stripe 10 s late: the gateway times out (and the SDK retries once,
-    same key) while Stripe makes the refund anyway. Cancels still answer; later retries find
-    the refund Stripe made instead of making another; each equals the policy's percent."""
+    """Every byte to and from Stripe later than the gateway's timeout: the gateway times out
+    (and the SDK retries once, same key) while Stripe makes the refund anyway. Cancels still
+    answer; later retries find the refund Stripe made instead of making another; each equals
+    the policy's percent."""
     proxy, keys = stripe_path
-    w, srv, http = await world_on(settings, f"http://{proxy.address}")
+    w, srv, http = await world_on(
+        settings, f"http://{proxy.address}", stripe_timeout_seconds=TIMEOUT
+    )
     try:
         paid = [await w.paid_booking(stripe_client, at(h)) for h in (30, 5, 40, 7)]
         history = History()
         mark = FAULTS.mark()
-        proxy.delay(10)
+        proxy.delay(LATE)
         cancels = await cancel_all(w, history, [booking for booking, _ in paid])
         assert [op.status for op in cancels] == [200] * 4
         # Stay slow until Stripe has made every refund: each was made while our side waited
-        # and timed out (no answer can come back in under 10 s), so our records must learn
+        # and timed out (no answer can come back in under twice LATE), so our records must learn
         # of it from a later retry, not from the answer.
         await poll(
             lambda: asyncio.gather(*(stripe_refunds(stripe_client, i) for _, i in paid)),
@@ -236,7 +248,8 @@ async def test_stripe_10s_late_during_cancels_refunds_each_once_by_policy(
             faults=FAULTS.since(mark),
         )
         print(
-            f"\nStripe 10 s late during cancels ({unanswered} refunds made while we timed out, "
+            f"\nStripe {LATE:.0f} s late during cancels ({unanswered} refunds made while we "
+            f"timed out after {TIMEOUT:.0f} s, "
             f"{keys.replayed} retries deduped by key): {report}"
         )
         assert report.ok, report
