@@ -48,7 +48,7 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.KEEP_ALIVE_TIMEOUT = 75
     app.config.RESPONSE_TIMEOUT = 3600  # SSE streams live long; HAProxy enforces idle limits
     app.config.REQUEST_TIMEOUT = 30
-    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 10.0
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.shutdown_timeout_seconds
     app.config.WEBSOCKET_PING_INTERVAL = 20
     # sanic-ext adds a HEAD and an OPTIONS route per route after the router is built, which
     # costs seconds per start; OPTIONS is needed only to answer CORS preflights.

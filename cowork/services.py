@@ -280,6 +280,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         clock,
         metrics,
         max_sleep=settings.timer_max_sleep_seconds,
+        lease=timedelta(seconds=settings.timer_lease_seconds),
         reminders=reminders,
     )
     payments = Payments(settings, registry, relay.wake)

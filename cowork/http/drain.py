@@ -78,7 +78,6 @@ class InFlight:
                 protocol.close_if_idle()
 
 
-STOP_WATCHDOG_MARGIN_SECONDS = 10.0
 _HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -159,7 +158,7 @@ def install_drain(app: Sanic, services: Services) -> None:
                 settings.drain_grace_seconds
                 + settings.drain_timeout_seconds
                 + float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT)
-                + STOP_WATCHDOG_MARGIN_SECONDS,
+                + settings.stop_watchdog_margin_seconds,
                 asyncio.get_running_loop(),
             )
         if settings.drain_grace_seconds:

@@ -1,7 +1,7 @@
 """Fault: a node killed after it claimed due deadlines and before it acted on them.
 
 The victim's PostgreSQL is slowed (every chunk 0.3 s late) so the gap between its claim (the
-lease pushes `deadline_at` 30 s ahead) and its expiry transaction is wide; the test sees the
+lease pushes `deadline_at` LEASE ahead) and its expiry transaction is wide; the test sees the
 claim land in the database, blackholes the victim's PostgreSQL and kills it. No other node may
 expire those holds while the lease runs, and one must expire each exactly once after it.
 """
@@ -21,7 +21,10 @@ from tests.polling import poll
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TTL = "2"
-LEASE = timedelta(seconds=30)  # TimerActor's lease
+# The timers' lease (30 s by default): long enough that the survivor is up and sweeping well
+# before it ends, so an early expiry by the survivor would show; the test waits it out.
+LEASE = timedelta(seconds=12)
+NODE = {"COWORK_HOLD_TTL_SECONDS": TTL, "COWORK_TIMER_LEASE_SECONDS": str(LEASE.seconds)}
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ async def test_node_killed_mid_claim_fires_once_after_the_lease(orm, cluster, db
         cluster,
         "claim-victim",
         DATABASE_URL=proxied_database_url(database_url, pg),
-        COWORK_HOLD_TTL_SECONDS=TTL,
+        **NODE,
     )
     day = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
     asks = storms.plan(
@@ -73,7 +76,7 @@ async def test_node_killed_mid_claim_fires_once_after_the_lease(orm, cluster, db
     lease_ends = {r["id"]: r["deadline_at"] for r in await claimed(db, ids)}
     assert lease_ends, "the victim acted before it could be killed"
 
-    survivor = await asyncio.to_thread(cluster, "claim-survivor", COWORK_HOLD_TTL_SECONDS=TTL)
+    survivor = await asyncio.to_thread(cluster, "claim-survivor", **NODE)
     await poll(
         lambda: db.fetchval(
             "SELECT count(*) FROM bookings WHERE id = ANY($1::bigint[]) AND status = 'expired'",

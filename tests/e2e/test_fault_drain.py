@@ -143,7 +143,11 @@ async def test_a_stop_that_hangs_is_ended_by_the_watchdog(orm, cluster, database
             "watchdog",
             DATABASE_URL=proxied_database_url(database_url, pg),
             NATS_URL=f"nats://{bus.address}",
+            # The watchdog's bound is drain + shutdown timeout + margin (21 s by default): 3 s
+            # here, so the test waits 3 s of a hung stop instead of 21.
             COWORK_DRAIN_TIMEOUT_SECONDS="1",
+            COWORK_SHUTDOWN_TIMEOUT_SECONDS="1",
+            COWORK_STOP_WATCHDOG_MARGIN_SECONDS="1",
             COWORK_ENV="dev",  # the watchdog is armed outside tests (in-process servers)
         )
         day = (datetime.now(UTC) + timedelta(days=4)).replace(minute=0, second=0, microsecond=0)
