@@ -32,6 +32,9 @@ from tests.clones import Clones
 from tests.notify_fakes import PushService, SmtpSink, delete_consumer
 
 TEMPLATE = "cowork_template"
+# httpx builds an SSL context for every client it makes (loading the system's CA bundle,
+# ~35 ms); the tests' clients speak plain HTTP to local servers, so they share this one.
+TLS = httpx.create_ssl_context()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -212,7 +215,7 @@ async def server(settings: Settings) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, verify=TLS) as http:
         yield http
 
 

@@ -23,7 +23,7 @@ from cowork.actors.commands import Forget
 from cowork.config import Settings
 from cowork.devstack import start_localstripe
 from cowork.payments.dev import register_local_webhook
-from tests.conftest import RunningServer, start_server, stop_server
+from tests.conftest import TLS, RunningServer, start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
 from tests.polling import poll
 
@@ -203,7 +203,7 @@ class PayWorld:
 
 @pytest.fixture
 async def pay_world(pay_server: RunningServer) -> AsyncIterator[PayWorld]:
-    async with httpx.AsyncClient(base_url=pay_server.url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=pay_server.url, timeout=30, verify=TLS) as http:
         yield await PayWorld(pay_server, http).setup()
 
 

@@ -17,7 +17,7 @@ import pytest
 from cowork.clock import ManualClock
 from cowork.config import Settings
 from cowork.services import Services
-from tests.conftest import RunningServer, start_server, stop_server
+from tests.conftest import TLS, RunningServer, start_server, stop_server
 
 __all__ = ["T0", "Clocked", "at", "clocked", "problem", "slot"]
 
@@ -52,7 +52,7 @@ async def clocked(settings: Settings) -> AsyncIterator[Clocked]:
     quiet = replace(settings, timer_max_sleep_seconds=3600)
     running, srv = await start_server(quiet, clock)
     try:
-        async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30, verify=TLS) as http:
             yield Clocked(running, clock, http)
     finally:
         await stop_server(srv)

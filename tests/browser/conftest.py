@@ -23,7 +23,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from cowork.accounts.passwords import hash_password
 from cowork.config import Settings
 from cowork.store.models import Location, Space, User
-from tests.conftest import RunningServer
+from tests.conftest import TLS, RunningServer
 from tests.factories import auth, make_location, make_space, make_user, token_for
 from tests.payments_fixtures import *  # noqa: F403
 from tests.payments_fixtures import with_stripe
@@ -156,7 +156,7 @@ async def web(pay_server: RunningServer, browser: Browser) -> AsyncIterator[Web]
     problems = Problems()
     # An event stream cut by leaving or closing a page is not a failure of the page.
     problems.allow(r"request failed: \S+/api/v1/streams/\S+ net::ERR_ABORTED")
-    async with httpx.AsyncClient(base_url=pay_server.url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=pay_server.url, timeout=30, verify=TLS) as http:
         w = Web(pay_server, http, browser, problems)
         try:
             yield w

@@ -11,6 +11,7 @@ import httpx
 
 from cowork.domain.policy import DEFAULT_POLICY, CancellationPolicy, refund_percent
 from cowork.payments.owed import cancel_key
+from tests.conftest import TLS
 from tests.history.record import Op
 from tests.history.sources import BookingFact
 from tests.polling import poll
@@ -108,7 +109,7 @@ async def _live_refunds(scope: Any, payment_ids: list[int]) -> dict[int, list[An
 
 async def stripe_refunds(base: str, intent: str) -> list[int]:
     """The amounts of the refunds Stripe (localstripe) holds for an intent, sorted."""
-    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=10, verify=TLS) as http:
         r = await http.get(
             "/v1/refunds", params={"payment_intent": intent, "limit": 100}, auth=("sk_test_x", "")
         )

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue, utcnow
 from cowork.store.events import BookingFacts, emit_booking_event
+from tests.conftest import TLS
 
 TIMEOUT = 15.0
 
@@ -39,7 +40,9 @@ class SseClient:
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(TIMEOUT, read=None))
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=httpx.Timeout(TIMEOUT, read=None), verify=TLS
+        )
         self._path = path
         self._headers = headers or {}
         self._params = params or {}
