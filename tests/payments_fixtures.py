@@ -87,14 +87,25 @@ def signed_event(
     return payload, event_id
 
 
+_shared_localstripe: list[str] = []  # one per test run, whichever module asks first
+
+
 @pytest.fixture(scope="session")
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One localstripe for the run. Each module that star-imports this fixture gets its own
+    session-scoped instance; they share the running server through `_shared_localstripe`, and
+    the one that started it stops it at the end."""
+    if _shared_localstripe:
+        yield _shared_localstripe[0]
+        return
     child, url = start_localstripe(tmp_path_factory.mktemp("localstripe"))
     try:
         # localstripe reloads /tmp/localstripe.pickle (shared by every instance): start clean.
         httpx.delete(f"{url}/_config/data", timeout=5).raise_for_status()
+        _shared_localstripe.append(url)
         yield url
     finally:
+        _shared_localstripe.clear()
         child.stop()
 
 
