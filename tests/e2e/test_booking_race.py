@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue
-from tests.e2e.nodes import JWT_SECRET
+from tests.e2e.nodes import JWT_SECRET, start_together
 from tests.factories import make_location, make_space, make_user
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,7 @@ async def test_concurrent_holds_across_two_processes(orm, cluster, db):
     loc = await make_location()
     space = await make_space(loc, hourly_price_cents=1500)
     users = [await make_user() for _ in range(10)]
-    nodes = [cluster("race-a"), cluster("race-b")]
+    nodes = await start_together(cluster, "race-a", "race-b")
     base = (datetime.now(UTC) + timedelta(days=3)).replace(
         hour=8, minute=0, second=0, microsecond=0
     )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
+from tests.e2e.nodes import start_together
 from tests.e2e.test_booking_race import bearer, post
 from tests.factories import make_location, make_space, make_user
 
@@ -26,7 +27,7 @@ async def test_adjacent_slots_across_nodes_never_both_win_the_turnaround(cluster
     loc = await make_location()
     space = await make_space(loc, hourly_price_cents=900, buffer_after_minutes=15)
     users = [await make_user() for _ in range(10)]
-    nodes = [cluster("buf-a"), cluster("buf-b")]
+    nodes = await start_together(cluster, "buf-a", "buf-b")
     base = (datetime.now(UTC) + timedelta(days=3)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from tests.e2e.nodes import start_together
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 from tests.polling import poll
@@ -53,10 +54,7 @@ async def test_two_nodes_process_every_deadline_exactly_once(orm, cluster, db):
     loc = await make_location()
     spaces = [await make_space(loc, hourly_price_cents=500) for _ in range(6)]
     member = await make_user()
-    nodes = [
-        cluster("once-a", COWORK_HOLD_TTL_SECONDS="2"),
-        cluster("once-b", COWORK_HOLD_TTL_SECONDS="2"),
-    ]
+    nodes = await start_together(cluster, "once-a", "once-b", COWORK_HOLD_TTL_SECONDS="2")
     holds = 30
     async with httpx.AsyncClient(timeout=10) as http:
         for i in range(holds):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue
-from tests.e2e.nodes import JWT_SECRET
+from tests.e2e.nodes import JWT_SECRET, start_together
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 from tests.integration.test_realtime_support import SseClient, eventually
@@ -26,7 +26,7 @@ async def test_booking_on_one_node_reaches_streams_on_the_other(orm, cluster):
     loc = await make_location()
     space = await make_space(loc, hourly_price_cents=800)
     member = await make_user()
-    a, b = cluster("rt-a"), cluster("rt-b")
+    a, b = await start_together(cluster, "rt-a", "rt-b")
     start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     async with (
         SseClient(b.url, f"/api/v1/streams/locations/{loc.id}") as by_location,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from cowork.notify.vapid import generate_private_key
+from tests.e2e.nodes import start_together
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 from tests.integration.test_bookings import at, slot
@@ -33,7 +34,7 @@ async def test_two_nodes_push_one_reminder_once(orm, cluster, db, push, notify_e
     """Fails if both nodes' timers fire the reminder (two events, two pushes), or neither."""
     space = await make_space(await make_location())
     member = await make_user()
-    nodes = [cluster("remind-a", **notify_env), cluster("remind-b", **notify_env)]
+    nodes = await start_together(cluster, "remind-a", "remind-b", **notify_env)
     browser = Browser()
     headers = bearer(member.id)
     async with httpx.AsyncClient(timeout=10) as http:

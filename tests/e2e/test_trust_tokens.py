@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cowork.accounts.tokens import Principal, Role, TokenKind, issue
-from tests.e2e.nodes import JWT_SECRET
+from tests.e2e.nodes import JWT_SECRET, start_together
 from tests.factories import make_user
 from tests.polling import poll
 
@@ -30,7 +30,7 @@ def bearer(user_id: int, role: Role) -> dict[str, str]:
 async def test_a_demotion_on_one_node_ends_the_old_token_on_both(orm, cluster):
     victim = await make_user("admin")
     other = await make_user("admin")
-    one, two = cluster("trust-a"), cluster("trust-b")
+    one, two = await start_together(cluster, "trust-a", "trust-b")
     old = bearer(victim.id, Role.ADMIN)
     async with httpx.AsyncClient(timeout=10) as http:
         for node in (one, two):  # both nodes have the admin's state cached now

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.e2e.nodes import start_together
 from tests.e2e.test_booking_race import bearer
 from tests.factories import make_location, make_space, make_user
 from tests.polling import poll
@@ -86,7 +87,7 @@ async def offered_to(db, space_id: int) -> list[int]:
 async def test_a_hundred_waiting_one_cancel_exactly_one_offer_then_the_next(cluster, db, orm):
     """Faults: two nodes each offer the freed slot (two holds, two members told), an offer
     goes to someone other than the oldest entry, a timed-out offer is not passed on."""
-    nodes = [cluster("wl-a"), cluster("wl-b")]
+    nodes = await start_together(cluster, "wl-a", "wl-b")
     http, space, holder, held, order = await arrange(cluster, db, nodes)
     async with http:
         status, _ = await call(
@@ -122,7 +123,7 @@ async def test_a_hundred_waiting_one_cancel_exactly_one_offer_then_the_next(clus
 async def test_an_offer_whose_node_dies_still_lapses_once(cluster, db, orm):
     """Fault: the offer's deadline lived with the node that made it (or was claimed by it):
     the slot stays held for ever, or two nodes both expire it and offer it twice."""
-    a, b = cluster("wl-kill-a"), cluster("wl-kill-b")
+    a, b = await start_together(cluster, "wl-kill-a", "wl-kill-b")
     http, space, holder, held, order = await arrange(cluster, db, [a])
     async with http:
         status, _ = await call(
