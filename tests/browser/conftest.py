@@ -181,8 +181,16 @@ class Place:
     admin: User
 
 
+_password_hash: list[str] = []
+
+
 async def user_with_password(role: str = "member", **kwargs: Any) -> User:
-    return await make_user(role, password_hash=await hash_password(PASSWORD), **kwargs)
+    """A user who signs in with PASSWORD. Its argon2 hash is made once per run and given to
+    every such user: hashing is slow on purpose (~0.2 s), and every test made four. Signing in
+    still verifies the password against a real hash."""
+    if not _password_hash:
+        _password_hash.append(await hash_password(PASSWORD))
+    return await make_user(role, password_hash=_password_hash[0], **kwargs)
 
 
 @pytest.fixture
