@@ -100,7 +100,7 @@ class Settings:
     expiring_poll_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60
-    timer_max_sleep_seconds: float = 5.0
+    timer_max_sleep_seconds: float = 5.0  # the timer sweeps at least this often
     timer_lease_seconds: float = 30.0  # a node's claim keeps other timers off its deadlines
     # Behind HAProxy: how many proxies append to X-Forwarded-For (request.remote_addr trusts
     # exactly that many), and how long a stopping node keeps serving while /readyz says 503 so
@@ -207,6 +207,9 @@ class Settings:
             timer_lease_seconds=env_float(
                 environ, "COWORK_TIMER_LEASE_SECONDS", d.timer_lease_seconds
             ),
+            timer_max_sleep_seconds=env_float(
+                environ, "COWORK_TIMER_MAX_SLEEP_SECONDS", d.timer_max_sleep_seconds
+            ),
             log_json=environ.get("COWORK_LOG_FORMAT", "json") == "json",
             cluster_port=env_int(environ, "COWORK_CLUSTER_PORT", d.cluster_port),
             cluster_node_port_base=env_int(
@@ -264,6 +267,7 @@ class Settings:
             "COWORK_SHUTDOWN_TIMEOUT_SECONDS": str(self.shutdown_timeout_seconds),
             "COWORK_STOP_WATCHDOG_MARGIN_SECONDS": str(self.stop_watchdog_margin_seconds),
             "COWORK_TIMER_LEASE_SECONDS": str(self.timer_lease_seconds),
+            "COWORK_TIMER_MAX_SLEEP_SECONDS": str(self.timer_max_sleep_seconds),
             "COWORK_LOG_FORMAT": "json" if self.log_json else "text",
             "COWORK_CLUSTER_PORT": str(self.cluster_port),
             "COWORK_CLUSTER_NODE_PORT_BASE": str(self.cluster_node_port_base),

@@ -26,7 +26,13 @@ async def notify_env(infra):
     # The nodes' durable starts afresh: one left by an earlier test (`cowork cluster` nodes
     # push too) would hand them that test's events, for users with the same ids as ours.
     await delete_consumer(infra.nats_url, "cowork-notify")
-    yield {"VAPID_PRIVATE_KEY": generate_private_key(), "COWORK_PUBLIC_URL": "https://cowork.test"}
+    yield {
+        "VAPID_PRIVATE_KEY": generate_private_key(),
+        "COWORK_PUBLIC_URL": "https://cowork.test",
+        # The reminder is moved in the database, so the timers find it at a sweep (every 5 s
+        # by default): sweeping every second, both race for it sooner and the test waits less.
+        "COWORK_TIMER_MAX_SLEEP_SECONDS": "1",
+    }
     await delete_consumer(infra.nats_url, "cowork-notify")
 
 

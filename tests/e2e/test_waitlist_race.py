@@ -19,6 +19,9 @@ from tests.polling import poll
 pytestmark = pytest.mark.e2e
 
 WAITING = 100
+# Offers are made to lapse by moving their deadline in the database, so a timer finds them at
+# its next sweep (every 5 s by default): sweeping every second, the tests wait less for it.
+SWEEP_EVERY_SECOND = {"COWORK_TIMER_MAX_SLEEP_SECONDS": "1"}
 
 
 def one_slot() -> dict[str, str]:
@@ -87,7 +90,7 @@ async def offered_to(db, space_id: int) -> list[int]:
 async def test_a_hundred_waiting_one_cancel_exactly_one_offer_then_the_next(cluster, db, orm):
     """Faults: two nodes each offer the freed slot (two holds, two members told), an offer
     goes to someone other than the oldest entry, a timed-out offer is not passed on."""
-    nodes = await start_together(cluster, "wl-a", "wl-b")
+    nodes = await start_together(cluster, "wl-a", "wl-b", **SWEEP_EVERY_SECOND)
     http, space, holder, held, order = await arrange(cluster, db, nodes)
     async with http:
         status, _ = await call(
@@ -123,7 +126,7 @@ async def test_a_hundred_waiting_one_cancel_exactly_one_offer_then_the_next(clus
 async def test_an_offer_whose_node_dies_still_lapses_once(cluster, db, orm):
     """Fault: the offer's deadline lived with the node that made it (or was claimed by it):
     the slot stays held for ever, or two nodes both expire it and offer it twice."""
-    a, b = await start_together(cluster, "wl-kill-a", "wl-kill-b")
+    a, b = await start_together(cluster, "wl-kill-a", "wl-kill-b", **SWEEP_EVERY_SECOND)
     http, space, holder, held, order = await arrange(cluster, db, [a])
     async with http:
         status, _ = await call(
