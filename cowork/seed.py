@@ -280,12 +280,12 @@ async def _amenities(report: SeedReport) -> dict[str, Amenity]:
 
 async def _users(password: str, report: SeedReport) -> dict[str, User]:
     users: dict[str, User] = {}
+    hashed: str | None = None  # the demo users share a password: one (slow) hash for all
     for email, name, role in USERS:
         user = await User.get_or_none(email=email)
         if user is None:  # an existing account keeps its password
-            user = await User.create(
-                email=email, name=name, role=role, password_hash=await hash_password(password)
-            )
+            hashed = hashed or await hash_password(password)
+            user = await User.create(email=email, name=name, role=role, password_hash=hashed)
             report.users += 1
             report.logins.append(Login(email, role, password))
         users[email] = user
