@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from cowork.clock import ManualClock
-from tests.conftest import start_server, stop_server
+from tests.conftest import RunningServer, start_server, stop_server
 from tests.factories import auth, make_location, make_space, make_user
+from tests.polling import poll
 
 ROME = ZoneInfo("Europe/Rome")
 NINE_TO_SIX = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -123,9 +124,10 @@ async def test_bad_slots_are_422(clocked, body, code):
 
 
 class QueryCounter(logging.Handler):
-    # The timer's own startup look-up of the next deadline may land in the counted window on
-    # a slow host (it runs beside the requests): it is not a read of availability.
-    TIMER = "SELECT min(deadline_at) AS at FROM bookings"
+    # The timer's look-ups of its next deadline (bookings' and reminders') follow its start
+    # sweep and may land in the counted window on a slow host (they run beside the requests):
+    # they are not reads of availability. The sweep itself is waited for (timer_swept).
+    TIMER = ("SELECT min(deadline_at) AS at FROM bookings", "SELECT min(due_at) AS at FROM (")
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -134,6 +136,11 @@ class QueryCounter(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if not record.getMessage().startswith(self.TIMER):
             self.count += 1
+
+
+def timer_swept(server: RunningServer) -> bool:
+    """The node's timer has done its start sweep (claims, reminders and their pruning)."""
+    return server.app.ctx.services.timer.status.last_sweep_at is not None
 
 
 async def test_availability_of_a_warm_space_runs_no_query(settings):
@@ -147,6 +154,7 @@ async def test_availability_of_a_warm_space_runs_no_query(settings):
         url = f"/api/v1/spaces/{space.id}/availability"
         async with httpx.AsyncClient(base_url=server.url) as http:
             assert (await http.get(url, params=params)).status_code == 200  # warms the actor
+            await poll(lambda: timer_swept(server), bool)
             db_log = logging.getLogger("tortoise.db_client")
             counter, level = QueryCounter(), db_log.level
             db_log.addHandler(counter)
