@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from cowork.domain.errors import BookingNotFoundError, ConflictError, DomainError
 from cowork.domain.problems import Problem
 from cowork.domain.states import BookingStatus
-from cowork.payments import records
+from cowork.payments import records, series_records
 from cowork.payments.context import Payments
-from cowork.payments.records import PaymentRow, Share
+from cowork.payments.records import PaymentRow
+from cowork.payments.series_records import Share
 from cowork.store import series as series_store
 from cowork.store.bookings import BookingRow, get_booking
 from cowork.store.db import db
@@ -137,7 +138,7 @@ async def start_series_payment(payments: Payments, user_id: int, series_id: int)
     held = {
         b.id: b for b in await series_store.occurrences(series_id) if b.status is BookingStatus.HELD
     }
-    open_rows = await records.open_series_payments(series_id)
+    open_rows = await series_records.open_series_payments(series_id)
     if any(p.booking_id in held for p in open_rows):
         return SeriesCheckout(series_id, open_rows, created=False)
     paid_alone = await records.payments_for_bookings(list(held))
@@ -161,7 +162,7 @@ async def start_series_payment(payments: Payments, user_id: int, series_id: int)
         },
         key=series_intent_key(series_id, [s.booking_id for s in shares]),
     )
-    rows = await records.insert_series_payments(
+    rows = await series_records.insert_series_payments(
         series_id=series_id,
         user_id=user_id,
         intent_id=intent.id,

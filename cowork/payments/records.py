@@ -13,14 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from cowork.store.db import db
 
 PAID = ("succeeded", "partially_refunded", "refunded")
 REFUND_LIVE = ("queued", "pending", "requires_action", "succeeded")
 
-_PAYMENT_COLUMNS = (
+PAYMENT_COLUMNS = (
     "id, booking_id, user_id, stripe_payment_intent_id, client_secret, amount_cents, "
     "refunded_cents, currency, status, series_id, created_at, updated_at"
 )
@@ -88,10 +87,10 @@ class RefundRow:
 
 
 def _payment(rows: list[dict[str, Any]]) -> PaymentRow | None:
-    return _payments(rows[:1])[0] if rows else None
+    return payment_rows(rows[:1])[0] if rows else None
 
 
-def _payments(rows: list[dict[str, Any]]) -> list[PaymentRow]:
+def payment_rows(rows: list[dict[str, Any]]) -> list[PaymentRow]:
     return [PaymentRow(**{f.name: row[f.name] for f in fields(PaymentRow)}) for row in rows]
 
 
@@ -110,37 +109,26 @@ async def payment_for_booking(
     lock = " FOR UPDATE" if for_update else ""
     return _payment(
         await _conn(conn).execute_query_dict(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = $1{lock}", [booking_id]
+            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE booking_id = $1{lock}", [booking_id]
         )
     )
 
 
 async def payments_for_bookings(booking_ids: list[int]) -> dict[int, PaymentRow]:
     rows = await db().execute_query_dict(
-        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY($1::bigint[])",
+        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY($1::bigint[])",
         [booking_ids],
     )
-    return {p.booking_id: p for p in _payments(rows)}
+    return {p.booking_id: p for p in payment_rows(rows)}
 
 
 async def payments_by_intent(intent_id: str) -> list[PaymentRow]:
     """The rows one PaymentIntent pays: one for a booking, one per occurrence for a series."""
-    return _payments(
+    return payment_rows(
         await db().execute_query_dict(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1 "
+            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1 "
             "ORDER BY id",
             [intent_id],
-        )
-    )
-
-
-async def open_series_payments(series_id: int) -> list[PaymentRow]:
-    """The series' up-front payment still waiting for its money (none, or one intent's rows)."""
-    return _payments(
-        await db().execute_query_dict(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE series_id = $1 "
-            "AND status = 'requires_payment' ORDER BY id",
-            [series_id],
         )
     )
 
@@ -151,7 +139,7 @@ async def payment_by_id(
     lock = " FOR UPDATE" if for_update else ""
     return _payment(
         await _conn(conn).execute_query_dict(
-            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}", [payment_id]
+            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}", [payment_id]
         )
     )
 
@@ -170,7 +158,7 @@ async def insert_payment(
     inserted = await db().execute_query_dict(
         "INSERT INTO payments (booking_id, user_id, stripe_payment_intent_id, client_secret, "
         "amount_cents, refunded_cents, currency, status) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) "
-        f"ON CONFLICT (booking_id) DO NOTHING RETURNING {_PAYMENT_COLUMNS}",
+        f"ON CONFLICT (booking_id) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
         [booking_id, user_id, intent_id, client_secret, amount_cents, currency, status],
     )
     row = _payment(inserted) or await payment_for_booking(booking_id)
@@ -178,61 +166,11 @@ async def insert_payment(
     return row
 
 
-class _Taken(Exception):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    """What one occurrence of a series paid up front costs."""
-
-    booking_id: int
-    amount_cents: int
-
-
-async def insert_series_payments(
-    *,
-    series_id: int,
-    user_id: int,
-    intent_id: str,
-    client_secret: str,
-    currency: str,
-    shares: list[Share],
-) -> list[PaymentRow] | None:
-    """One row per occurrence, all or none: None if an occurrence got a payment of its own
-    meanwhile (the rows of this same intent, written by a racing request, are returned)."""
-    try:
-        async with in_transaction() as conn:
-            rows = await conn.execute_query_dict(
-                "INSERT INTO payments (booking_id, user_id, stripe_payment_intent_id, "
-                "client_secret, amount_cents, refunded_cents, currency, status, series_id) "
-                "SELECT b, $2, $3, $4, a, 0, $5, 'requires_payment', $1 "
-                "FROM unnest($6::bigint[], $7::int[]) AS s(b, a) "
-                f"ON CONFLICT (booking_id) DO NOTHING RETURNING {_PAYMENT_COLUMNS}",
-                [
-                    series_id,
-                    user_id,
-                    intent_id,
-                    client_secret,
-                    currency,
-                    [s.booking_id for s in shares],
-                    [s.amount_cents for s in shares],
-                ],
-            )
-            if len(rows) < len(shares):
-                raise _Taken  # roll back the rows that did go in
-        return sorted(_payments(rows), key=lambda p: p.id)
-    except _Taken:
-        pass
-    mine = await payments_by_intent(intent_id)
-    return mine if len(mine) == len(shares) else None
-
-
 async def set_amount(payment_id: int, amount_cents: int) -> PaymentRow | None:
     return _payment(
         await db().execute_query_dict(
             f"UPDATE payments SET amount_cents = $2, updated_at = now() WHERE id = $1 "
-            f"AND status NOT IN {PAID} RETURNING {_PAYMENT_COLUMNS}",
+            f"AND status NOT IN {PAID} RETURNING {PAYMENT_COLUMNS}",
             [payment_id, amount_cents],
         )
     )

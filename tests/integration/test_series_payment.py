@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cowork.payments import records
-from cowork.payments.records import Share
+from cowork.payments import series_records
+from cowork.payments.series_records import Share
 from tests.payments_fixtures import *  # noqa: F403
 from tests.payments_fixtures import (
     PayWorld,
@@ -251,7 +251,7 @@ async def test_an_occurrence_paid_alone_is_left_out_and_never_paid_twice(
 
     # The race the checkout guards: rows for an intent that covers an occurrence with a
     # payment of its own are refused all together.
-    kept = await records.insert_series_payments(
+    kept = await series_records.insert_series_payments(
         series_id=made["id"],
         user_id=w.member_user.id,
         intent_id="pi_racing",
