@@ -68,7 +68,7 @@ from cowork.domain.states import (
 )
 from cowork.store import bookings as store
 from cowork.store.bookings import BookingRow, SlotConflict, SpaceRules
-from cowork.store.db import db
+from cowork.store.db import db, retry_rolled_back
 from cowork.store.group_commit import GroupCommit
 
 __all__ = ["SpaceActor", "SpaceTiming"]
@@ -275,18 +275,23 @@ class SpaceActor(
         frees: bool = False,
     ) -> T:
         """Run one write: a single statement needs no BEGIN/COMMIT (`atomic`). A write that
-        `frees` time offers it to the space's waitlist in the same transaction."""
-        self._side_effects = []
-        try:
+        `frees` time offers it to the space's waitlist in the same transaction. Run again
+        whole if PostgreSQL aborts it to break a deadlock (`store.db.retry_rolled_back`)."""
+
+        async def attempt() -> T:
+            self._side_effects = []
             if atomic:
-                result = await run(db())
-            else:
-                async with in_transaction() as conn:
-                    if frees:  # the space's offer turn first, before any member's quota lock
-                        await self._take_offer_turn(conn)
-                    result = await run(conn)
-                    if frees:
-                        await self._offer_freed(conn)
+                return await run(db())
+            async with in_transaction() as conn:
+                if frees:  # the space's offer turn first, before any member's quota lock
+                    await self._take_offer_turn(conn)
+                result = await run(conn)
+                if frees:
+                    await self._offer_freed(conn)
+                return result
+
+        try:
+            result = await retry_rolled_back(attempt)
         except SlotConflict:
             await self._load()  # another node won; memory was stale
             raise SlotTakenError("another booking holds this slot") from None

@@ -55,9 +55,10 @@ class SeriesCommands(SpaceCore):
                 timezone=rules.tz.key,
                 mode=cmd.mode,
             )
-            booked = await self._book_all(conn, series, rows, plan, rules, now, strict)
+            outcomes = list(plan)  # this attempt's (a transaction may be run again)
+            booked = await self._book_all(conn, series, rows, outcomes, rules, now, strict)
             answer = write.series_json(
-                series, [write.occurrence_json(s, o, booked.get(s)) for s, o in plan]
+                series, [write.occurrence_json(s, o, booked.get(s)) for s, o in outcomes]
             )
             await write.announce(
                 conn, "series.created", series, answer, idem=cmd.idempotency_id, status=201

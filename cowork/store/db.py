@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.asyncpg import client as asyncpg_client
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContextPooled
@@ -15,6 +18,9 @@ from tortoise.connection import get_connections
 from cowork.config import Settings, tortoise_config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+ROLLBACK_TRIES = 4
+log = logging.getLogger("cowork.store.db")
+T = TypeVar("T")
 
 
 async def migrate(settings: Settings) -> list[str]:
@@ -67,6 +73,31 @@ async def close_orm() -> None:
 def db() -> BaseDBAsyncClient:
     """The default connection, for the few queries that are clearer in SQL."""
     return connections.get("default")
+
+
+def rolled_back(exc: BaseException) -> bool:
+    """Did PostgreSQL abort the transaction to break a deadlock or a serialization conflict
+    (SQLSTATE class 40)? Nothing of it committed, so running it again is safe."""
+    return any(
+        isinstance(e, asyncpg.exceptions.TransactionRollbackError) for e in (exc, exc.__cause__)
+    )
+
+
+async def retry_rolled_back(attempt: Callable[[], Awaitable[T]], tries: int = ROLLBACK_TRIES) -> T:
+    """Run `attempt` (one whole transaction) again while PostgreSQL aborts it (`rolled_back`).
+
+    Two nodes inserting overlapping bookings at the same instant can each find the other's
+    uncommitted row under the exclusion constraint and wait on it: PostgreSQL breaks the cycle
+    by aborting one (40P01). Run again, that one meets the winner's committed row as an
+    ordinary overlap (23P01), or commits if the winner rolled back."""
+    for _ in range(tries - 1):
+        try:
+            return await attempt()
+        except Exception as exc:
+            if not rolled_back(exc):
+                raise
+            log.info("transaction aborted by PostgreSQL (%s); running it again", exc)
+    return await attempt()
 
 
 class DatabaseProbe:

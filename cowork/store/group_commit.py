@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from functools import partial
 
 import asyncpg
 from tortoise.exceptions import IntegrityError
 
 from cowork.metrics import Metrics
 from cowork.store.bookings import BookingRow, SlotConflict
-from cowork.store.db import db
+from cowork.store.db import db, retry_rolled_back, rolled_back
 from cowork.store.new_bookings import NewBooking, insert_bookings
 from cowork.tasks import stop_task
 
@@ -37,23 +38,26 @@ Waiting = tuple[Sequence[NewBooking], "asyncio.Future[list[Outcome]]"]
 
 def _refused(exc: Exception) -> bool:
     """Did PostgreSQL reject the statement (nothing of it committed)?"""
-    return isinstance(exc, SlotConflict | IntegrityError) or isinstance(
-        exc.__cause__, asyncpg.exceptions.DataError
+    return (
+        isinstance(exc, SlotConflict | IntegrityError)
+        or isinstance(exc.__cause__, asyncpg.exceptions.DataError)
+        or rolled_back(exc)
     )
 
 
 async def write_batch(new: Sequence[NewBooking]) -> list[Outcome]:
-    """One statement for all; if the database refuses it, each row alone. An outcome per row,
-    in order: the inserted row, or why it was not (SlotConflict: another booking won)."""
+    """One statement for all; if the database refuses it, each row alone (again while
+    PostgreSQL aborts it to break a deadlock with another node). An outcome per row, in
+    order: the inserted row, or why it was not (SlotConflict: another booking won)."""
     try:
         return list(await insert_bookings(db(), new))
     except Exception as exc:  # noqa: BLE001 - every outcome is handed to its row
-        if len(new) == 1 or not _refused(exc):
+        if not _refused(exc) or (len(new) == 1 and not rolled_back(exc)):
             return [exc for _ in new]
     outcomes: list[Outcome] = []
     for one in new:
         try:
-            outcomes += await insert_bookings(db(), [one])
+            outcomes += await retry_rolled_back(partial(insert_bookings, db(), [one]))
         except Exception as exc:  # noqa: BLE001
             outcomes.append(exc)
     return outcomes

@@ -53,7 +53,9 @@ async def insert_bookings(conn: BaseDBAsyncClient, new: Sequence[NewBooking]) ->
     Rows come back in the order given. Any overlap raises SlotConflict."""
     script = Script()
     rows = [n.row for n in new]
-    inserted = script.add(_INSERT_BOOKINGS, *_columns(rows))
+    # one order on every node, so two batches take overlapping slots in the same sequence
+    ordered = sorted(rows, key=lambda r: (r.space_id, r.starts_at, r.id))
+    inserted = script.add(_INSERT_BOOKINGS, *_columns(ordered))
     events = EventRows()
     for n in new:
         events.extend(booking_event_rows(n.event_type, n.row.facts(), **n.event))

@@ -61,8 +61,10 @@ async def test_concurrent_holds_across_two_processes(orm, cluster, db):
                 )
             )
             codes = [status for status, _, _ in responses]
-            assert codes.count(201) == 1, sorted(set(codes))
-            assert codes.count(409) == REQUESTS_PER_SLOT - 1, sorted(set(codes))
+            odd = [body for status, _, body in responses if status not in (201, 409)]
+            why = f"{sorted(set(codes))} {odd[:3]}\n" + "\n".join(n.log() for n in nodes)
+            assert codes.count(201) == 1, why
+            assert codes.count(409) == REQUESTS_PER_SLOT - 1, why
             for status, content_type, problem in responses:
                 if status == 409:
                     assert content_type == "application/problem+json"

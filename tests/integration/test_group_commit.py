@@ -6,7 +6,9 @@ Faults it catches: a batch written as one statement that fails as a whole when o
 holds overlaps a booking another node made (every member gets a 409 or a 500 for one
 conflict); two holds of one run for the same slot both accepted (judged against memory only,
 not against each other); a hold that cannot be written (a member deleted meanwhile) taking
-its batch down with it; a batch that loses or duplicates events or idempotent answers.
+its batch down with it; a batch that loses or duplicates events or idempotent answers; a
+write PostgreSQL aborts to break a deadlock with another node answered as a 500 (and its
+space's actor crashed) instead of being run again.
 """
 
 from __future__ import annotations
@@ -245,3 +247,113 @@ async def _confirmed_events(booking_id: int) -> int:
         [booking_id],
     )
     return int(rows[0]["n"])
+
+
+# -- deadlocks: PostgreSQL aborts one of two writers waiting on each other -------------------
+# Two nodes writing overlapping bookings at once can each wait on the other's uncommitted row
+# under the exclusion constraint; PostgreSQL aborts one (40P01). The aborted side must run its
+# write again, never answer 500 or crash the space's actor. "Another node" here is a
+# transaction on its own connection that never runs the deadlock check itself (its
+# deadlock_timeout is an hour), so the cycle is always broken on our side.
+
+
+async def another_node_in_transaction(conn) -> object:
+    tx = conn.transaction()
+    await tx.start()
+    await conn.execute("SET LOCAL deadlock_timeout = '1h'")
+    return tx
+
+
+async def insert_raw(conn, space, user, hour: float) -> None:
+    start, end = at(hour)
+    await conn.execute(
+        "INSERT INTO bookings (space_id, location_id, user_id, starts_at, ends_at, status, "
+        "price_cents, currency, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, 'confirmed', 0, 'EUR', now(), now())",
+        space.id,
+        space.location_id,
+        user.id,
+        start,
+        end,
+    )
+
+
+async def blocked_on_a_lock(conn, before: float = 20) -> None:
+    """Wait (polling, with a deadline) until a backend other than `conn`'s waits on a lock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + before
+    while loop.time() < deadline:
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND pid <> pg_backend_pid() AND datname = current_database()"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nobody waited on a lock")
+
+
+async def test_a_batch_aborted_to_break_a_deadlock_is_written_again(node, db):
+    _, writer = node
+    space = await make_space(await make_location(), hourly_price_cents=0)
+    member = await make_user()
+    ids = await _ids(2)
+    rows = [_free_row(space, member, i, hour) for i, hour in zip(ids, (10, 11), strict=True)]
+    tx = await another_node_in_transaction(db)
+    await insert_raw(db, space, member, 11)  # uncommitted: our batch will wait on it
+
+    ours = asyncio.create_task(writer.write([NewBooking(r, "booking.confirmed") for r in rows]))
+    await blocked_on_a_lock(db)  # ours wrote 10:00 and waits at 11:00
+    await insert_raw(db, space, member, 10)  # waits on ours: a cycle; ours is aborted
+    await tx.rollback()  # the other node gives both slots up
+
+    results = await ours
+    assert all(isinstance(r, BookingRow) for r in results), results
+    assert [s for s, _ in await live_in_space(space.id)] == [at(10)[0], at(11)[0]]
+    assert await _confirmed_events(ids[0]) == 2  # written once, by the second attempt
+
+
+async def test_an_actor_write_aborted_to_break_a_deadlock_runs_again(node, db):
+    """A hold under a quota runs in its own transaction (`SpaceActor._commit`): it takes the
+    member's quota lock, then waits on the other node's 10:00, which then wants that lock."""
+    registry, _ = node
+    location = await make_location(booking_rules={"max_concurrent_holds": 5})
+    space = await make_space(location, hourly_price_cents=1000)
+    member = await make_user()
+    await registry.get(space.id)  # memory loaded first: it never sees the other node's row
+    tx = await another_node_in_transaction(db)
+    await insert_raw(db, space, member, 10)
+
+    ours = asyncio.create_task(registry.ask(space.id, PlaceHold(Requester(member.id), *at(10))))
+    await blocked_on_a_lock(db)
+    await db.execute(  # the member's quota lock, held by ours: a cycle; ours is aborted
+        "SELECT pg_advisory_xact_lock(hashtextextended('quota:' || $1::int || ':' || $2::int, 0))",
+        location.id,
+        member.id,
+    )
+    await tx.rollback()
+
+    row = await ours
+    assert isinstance(row, BookingRow), row
+    assert row.status is BookingStatus.HELD
+    assert await held_events(row.id) == 2
+
+
+def _free_row(space, member, booking_id: int, hour: float) -> BookingRow:
+    start, end = at(hour)
+    return BookingRow(
+        id=booking_id,
+        space_id=space.id,
+        location_id=space.location_id,
+        user_id=member.id,
+        starts_at=start,
+        ends_at=end,
+        status=BookingStatus.CONFIRMED,
+        price_cents=0,
+        currency="EUR",
+        expires_at=None,
+        deadline_at=None,
+        checked_in_at=None,
+        cancel_reason=None,
+        created_at=NOW,
+    )
