@@ -198,24 +198,10 @@ async def test_the_writer_shares_one_statement_between_spaces_and_each_row_stand
     spaces = [await make_space(location, hourly_price_cents=0) for _ in range(3)]
     member = await make_user()
     await another_nodes_booking(spaces[1], member, 10)
+    ids = await _ids(3)
     rows = [
-        BookingRow(
-            id=n,
-            space_id=s.id,
-            location_id=location.id,
-            user_id=MISSING_USER if i == 2 else member.id,
-            starts_at=at(10)[0],
-            ends_at=at(10)[1],
-            status=BookingStatus.CONFIRMED,
-            price_cents=0,
-            currency="EUR",
-            expires_at=None,
-            deadline_at=None,
-            checked_in_at=None,
-            cancel_reason=None,
-            created_at=NOW,
-        )
-        for i, (s, n) in enumerate(zip(spaces, await _ids(3), strict=True))
+        _free_row(s, MISSING_USER if i == 2 else member.id, n, 10)
+        for i, (s, n) in enumerate(zip(spaces, ids, strict=True))
     ]
     before = writer.groups
 
@@ -298,7 +284,7 @@ async def test_a_batch_aborted_to_break_a_deadlock_is_written_again(node, db):
     space = await make_space(await make_location(), hourly_price_cents=0)
     member = await make_user()
     ids = await _ids(2)
-    rows = [_free_row(space, member, i, hour) for i, hour in zip(ids, (10, 11), strict=True)]
+    rows = [_free_row(space, member.id, i, hour) for i, hour in zip(ids, (10, 11), strict=True)]
     tx = await another_node_in_transaction(db)
     await insert_raw(db, space, member, 11)  # uncommitted: our batch will wait on it
 
@@ -339,13 +325,14 @@ async def test_an_actor_write_aborted_to_break_a_deadlock_runs_again(node, db):
     assert await held_events(row.id) == 2
 
 
-def _free_row(space, member, booking_id: int, hour: float) -> BookingRow:
+def _free_row(space, user_id: int, booking_id: int, hour: float) -> BookingRow:
+    """A confirmed free booking of `space` at `hour` tomorrow, its id reserved already."""
     start, end = at(hour)
     return BookingRow(
         id=booking_id,
         space_id=space.id,
         location_id=space.location_id,
-        user_id=member.id,
+        user_id=user_id,
         starts_at=start,
         ends_at=end,
         status=BookingStatus.CONFIRMED,
