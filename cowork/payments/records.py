@@ -103,45 +103,44 @@ def _conn(conn: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
 
 
 # -- payments ----------------------------------------------------------------------------------
+async def select_payments(
+    where: str, args: list[Any], conn: BaseDBAsyncClient | None = None
+) -> list[PaymentRow]:
+    """The payments rows `where` picks (SQL after WHERE, values as $n parameters)."""
+    return payment_rows(
+        await _conn(conn).execute_query_dict(
+            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE {where}", args
+        )
+    )
+
+
+async def _one(where: str, args: list[Any], conn: BaseDBAsyncClient | None) -> PaymentRow | None:
+    rows = await select_payments(where, args, conn)
+    return rows[0] if rows else None
+
+
 async def payment_for_booking(
     booking_id: int, conn: BaseDBAsyncClient | None = None, *, for_update: bool = False
 ) -> PaymentRow | None:
     lock = " FOR UPDATE" if for_update else ""
-    return _payment(
-        await _conn(conn).execute_query_dict(
-            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE booking_id = $1{lock}", [booking_id]
-        )
-    )
+    return await _one(f"booking_id = $1{lock}", [booking_id], conn)
 
 
 async def payments_for_bookings(booking_ids: list[int]) -> dict[int, PaymentRow]:
-    rows = await db().execute_query_dict(
-        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY($1::bigint[])",
-        [booking_ids],
-    )
-    return {p.booking_id: p for p in payment_rows(rows)}
+    rows = await select_payments("booking_id = ANY($1::bigint[])", [booking_ids])
+    return {p.booking_id: p for p in rows}
 
 
 async def payments_by_intent(intent_id: str) -> list[PaymentRow]:
     """The rows one PaymentIntent pays: one for a booking, one per occurrence for a series."""
-    return payment_rows(
-        await db().execute_query_dict(
-            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1 "
-            "ORDER BY id",
-            [intent_id],
-        )
-    )
+    return await select_payments("stripe_payment_intent_id = $1 ORDER BY id", [intent_id])
 
 
 async def payment_by_id(
     payment_id: int, conn: BaseDBAsyncClient | None = None, *, for_update: bool = False
 ) -> PaymentRow | None:
     lock = " FOR UPDATE" if for_update else ""
-    return _payment(
-        await _conn(conn).execute_query_dict(
-            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{lock}", [payment_id]
-        )
-    )
+    return await _one(f"id = $1{lock}", [payment_id], conn)
 
 
 async def insert_payment(

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from cowork.payments.records import PAYMENT_COLUMNS, PaymentRow, payment_rows, payments_by_intent
-from cowork.store.db import db
+from cowork.payments.records import (
+    PAYMENT_COLUMNS,
+    PaymentRow,
+    payment_rows,
+    payments_by_intent,
+    select_payments,
+)
 
 
 class _Taken(Exception):
@@ -63,10 +68,6 @@ async def insert_series_payments(
 
 async def open_series_payments(series_id: int) -> list[PaymentRow]:
     """The series' up-front payment still waiting for its money (none, or one intent's rows)."""
-    return payment_rows(
-        await db().execute_query_dict(
-            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE series_id = $1 "
-            "AND status = 'requires_payment' ORDER BY id",
-            [series_id],
-        )
+    return await select_payments(
+        "series_id = $1 AND status = 'requires_payment' ORDER BY id", [series_id]
     )

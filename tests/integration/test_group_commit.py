@@ -18,6 +18,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from asyncpg.transaction import Transaction
 
 from cowork.actors.base import ActorCrashedError
 from cowork.actors.commands import PlaceHold, Requester
@@ -33,6 +34,7 @@ from cowork.store.db import db
 from cowork.store.group_commit import GroupCommit
 from cowork.store.new_bookings import NewBooking
 from tests.factories import make_location, make_space, make_user
+from tests.polling import poll
 
 NOW = datetime(2031, 3, 3, 8, 0, tzinfo=UTC)
 DAY = NOW + timedelta(days=1)
@@ -243,7 +245,7 @@ async def _confirmed_events(booking_id: int) -> int:
 # deadlock_timeout is an hour), so the cycle is always broken on our side.
 
 
-async def another_node_in_transaction(conn) -> object:
+async def another_node_in_transaction(conn) -> Transaction:
     tx = conn.transaction()
     await tx.start()
     await conn.execute("SET LOCAL deadlock_timeout = '1h'")
@@ -264,19 +266,15 @@ async def insert_raw(conn, space, user, hour: float) -> None:
     )
 
 
-async def blocked_on_a_lock(conn, before: float = 20) -> None:
-    """Wait (polling, with a deadline) until a backend other than `conn`'s waits on a lock."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + before
-    while loop.time() < deadline:
-        waiting = await conn.fetchval(
+async def blocked_on_a_lock(conn) -> None:
+    """Until a backend other than `conn`'s waits on a lock (polled, with a deadline)."""
+    await poll(
+        lambda: conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND pid <> pg_backend_pid() AND datname = current_database()"
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("nobody waited on a lock")
+        ),
+        bool,
+    )
 
 
 async def test_a_batch_aborted_to_break_a_deadlock_is_written_again(node, db):
